@@ -1,0 +1,40 @@
+import type { AddressInfo } from 'node:net';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createDemoBackend, type SessionLostStyle } from './server.ts';
+
+// `pinlab-demo-backend`: one demo pod. Prints one JSON line when it listens, for whoever started it.
+const command = new Command('pinlab-demo-backend')
+  .description('The Pinlab demo MCP server (one pod): tools whoami, counter, slow, echo; sessions in memory.')
+  .addOption(new Option('--port <port>', 'port to listen on (0 = any free one)').env('PORT').default(0).argParser((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${v}"`);
+    return n;
+  }))
+  .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default('127.0.0.1'))
+  .addOption(new Option('--pod <name>', 'this pod\'s name').env('POD_NAME').default('pod'))
+  .addOption(new Option('--path <path>', 'MCP path').env('MCP_PATH').default('/mcp'))
+  .addOption(new Option('--session-lost <style>', 'how an unknown session id is answered').env('SESSION_LOST').choices(['404', '400', '32001']).default('404'))
+  .exitOverride();
+
+try {
+  command.parse();
+} catch {
+  process.exit(2);
+}
+const opts = command.opts<{ port: number; host: string; pod: string; path: string; sessionLost: SessionLostStyle }>();
+const { server } = createDemoBackend({ pod: opts.pod, path: opts.path, sessionLost: opts.sessionLost });
+server.on('error', (error) => {
+  process.stderr.write(`pinlab-demo-backend: ${error.message}\n`);
+  process.exit(1);
+});
+server.listen(opts.port, opts.host, () => {
+  const { port } = server.address() as AddressInfo;
+  process.stdout.write(JSON.stringify({ event: 'listening', pod: opts.pod, host: opts.host, port, path: opts.path }) + '\n');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  });
+}

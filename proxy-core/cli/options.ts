@@ -1,0 +1,76 @@
+import { hostname } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULTS, type ProxyConfig } from '../config.ts';
+import { parseBackendUrl } from '../upstream/service.ts';
+
+function integer(min: number, max: number, what: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+}
+
+function backendList(value: string, previous: string[] | undefined): string[] {
+  const urls = value.split(',').map((v) => v.trim()).filter(Boolean);
+  for (const url of urls) {
+    try {
+      parseBackendUrl(url);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  }
+  return [...(previous ?? []), ...urls];
+}
+
+function onOff(value: string): boolean {
+  if (value === 'on' || value === 'true') return true;
+  if (value === 'off' || value === 'false') return false;
+  throw new InvalidArgumentError(`expected on or off, got "${value}"`);
+}
+
+function keyPrefix(value: string): string {
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(value)) throw new InvalidArgumentError(`expected letters, digits and : _ . - (at most 64), got "${value}"`);
+  return value;
+}
+
+/** The `pinlab-proxy` command line; every flag also reads `PINLAB_<FLAG>`. */
+export function proxyCommand(): Command {
+  return new Command('pinlab-proxy')
+    .description('Session-aware MCP proxy: pins each session to the pod that served initialize, shares records in Redis, and re-initializes transparently when a pod is lost.')
+    .addOption(new Option('--port <port>', 'port to listen on').env('PINLAB_PORT').argParser(integer(0, 65535, 'a port')).default(DEFAULTS.port))
+    .addOption(new Option('--host <host>', 'address to listen on').env('PINLAB_HOST').default(DEFAULTS.host))
+    .addOption(new Option('--backend <url>', 'a pod\'s MCP URL (repeat, or comma-separate); together they are the service').env('PINLAB_BACKEND').argParser(backendList).makeOptionMandatory())
+    .addOption(new Option('--store <kind>', 'where session records live').env('PINLAB_STORE').choices(['memory', 'redis']).default(DEFAULTS.store))
+    .addOption(new Option('--redis-url <url>', 'Redis for --store redis').env('PINLAB_REDIS_URL').default(DEFAULTS.redisUrl))
+    .addOption(new Option('--key-prefix <prefix>', 'prefix of every Redis key').env('PINLAB_KEY_PREFIX').argParser(keyPrefix).default(DEFAULTS.keyPrefix))
+    .addOption(new Option('--session-ttl <seconds>', 'session record TTL, refreshed on each use; 0 = none').env('PINLAB_SESSION_TTL').argParser(integer(0, 31_536_000, 'seconds')).default(DEFAULTS.sessionTtl))
+    .addOption(new Option('--pinning <kind>', 'pin sessions to the pod reached, or to the service address (reproduces the historical bug)').env('PINLAB_PINNING').choices(['pod', 'service']).default(DEFAULTS.pinning))
+    .addOption(new Option('--recovery <on|off>', 're-initialize sessions whose pod is lost').env('PINLAB_RECOVERY').argParser(onOff).default(DEFAULTS.recovery, 'on'))
+    .addOption(new Option('--replica-id <name>', 'this replica\'s name in events, logs and metrics').env('PINLAB_REPLICA_ID').default(hostname()))
+    .addOption(new Option('--unknown-session-status <status>', 'status for an unknown session id (404 per the MCP spec; 400 as ToolHive)').env('PINLAB_UNKNOWN_SESSION_STATUS').choices(['404', '400']).default(String(DEFAULTS.unknownSessionStatus)))
+    .addOption(new Option('--max-body <bytes>', 'largest request body buffered for replay; larger gets 413').env('PINLAB_MAX_BODY').argParser(integer(1, 1024 ** 3, 'a byte count')).default(DEFAULTS.maxBody))
+    .addOption(new Option('--store-required', 'exit (code 2) instead of falling back to memory when Redis is unreachable at start').env('PINLAB_STORE_REQUIRED').default(false))
+    .addOption(new Option('--log-format <format>', 'log lines as text or JSON').env('PINLAB_LOG_FORMAT').choices(['text', 'json']).default(DEFAULTS.logFormat));
+}
+
+/** Turns parsed options into the typed config. */
+export function toConfig(options: Record<string, unknown>): ProxyConfig {
+  return {
+    port: options.port as number,
+    host: options.host as string,
+    backends: options.backend as string[],
+    store: options.store as ProxyConfig['store'],
+    redisUrl: options.redisUrl as string,
+    keyPrefix: options.keyPrefix as string,
+    sessionTtl: options.sessionTtl as number,
+    pinning: options.pinning as ProxyConfig['pinning'],
+    recovery: options.recovery as boolean,
+    unknownSessionStatus: Number(options.unknownSessionStatus) as 404 | 400,
+    replicaId: options.replicaId as string,
+    maxBody: options.maxBody as number,
+    storeRequired: Boolean(options.storeRequired),
+    logFormat: options.logFormat as ProxyConfig['logFormat'],
+  };
+}

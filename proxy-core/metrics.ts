@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { McpProxy } from './proxy.ts';
+
+/**
+ * Prometheus metrics for one proxy, built from its events alone (so a proxy without
+ * metrics pays nothing). One registry per proxy: the lab runs several in one process.
+ */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(proxy: McpProxy, options: { processMetrics?: boolean } = {}) {
+    const registry = this.registry;
+    registry.setDefaultLabels({ replica: proxy.replicaId });
+    if (options.processMetrics) collectDefaultMetrics({ register: registry });
+
+    const requests = new Counter({
+      name: 'pinlab_proxy_requests_total', help: 'Requests answered, by HTTP method and status.',
+      labelNames: ['method', 'status'] as const, registers: [registry],
+    });
+    const latency = new Histogram({
+      name: 'pinlab_proxy_request_duration_seconds', help: 'Time from request to response head (streams excluded past their head).',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
+    });
+    const recoveries = new Counter({
+      name: 'pinlab_proxy_recoveries_total', help: 'Session recoveries, by cause and outcome (done, reused, failed).',
+      labelNames: ['cause', 'outcome'] as const, registers: [registry],
+    });
+    const storeErrors = new Counter({
+      name: 'pinlab_proxy_store_errors_total', help: 'Session store operations that failed.',
+      labelNames: ['operation'] as const, registers: [registry],
+    });
+    const created = new Counter({ name: 'pinlab_proxy_sessions_created_total', help: 'Sessions initialized through this replica.', registers: [registry] });
+    new Gauge({
+      name: 'pinlab_proxy_active_sessions',
+      help: 'Sessions this replica knows: all records of its memory store, or those it has served from Redis.',
+      registers: [registry],
+      collect() {
+        this.set(proxy.store.size() ?? 0);
+      },
+    });
+
+    // prom-client hashes label objects on every call: keep one child per label set.
+    const requestChildren = new Map<string, Counter.Internal>();
+    this.unsubscribe.push(
+      proxy.events.on('request.routed', (e) => {
+        const key = `${e.httpMethod} ${e.status}`;
+        let child = requestChildren.get(key);
+        if (!child) requestChildren.set(key, (child = requests.labels(e.httpMethod, String(e.status))));
+        child.inc();
+        latency.observe(e.durationMs / 1000);
+      }),
+      proxy.events.on('recovery.done', (e) => recoveries.labels(e.cause, e.reused ? 'reused' : 'done').inc()),
+      proxy.events.on('recovery.failed', (e) => recoveries.labels(e.cause, 'failed').inc()),
+      proxy.events.on('store.error', (e) => storeErrors.labels(e.operation).inc()),
+      proxy.events.on('session.created', () => created.inc()),
+    );
+  }
+
+  close(): void {
+    for (const off of this.unsubscribe) off();
+  }
+}

@@ -1,0 +1,55 @@
+/** What a session record remembers as its target (DESIGN.md, "pinning"). */
+export type PinningKind = 'pod' | 'service';
+
+/**
+ * One client session, stored as JSON under `<prefix>session:<clientSessionId>`.
+ * Every replica can route the session from this record alone.
+ */
+export interface SessionRecord {
+  /** The `Mcp-Session-Id` the client sees, minted by the proxy. */
+  clientSessionId: string;
+  /** The `Mcp-Session-Id` the pod issued. */
+  backendSessionId: string;
+  /** Where follow-ups go: the pod's URL (`pod` pinning) or the service URL (`service` pinning). */
+  target: string;
+  pinning: PinningKind;
+  /** The raw initialize request body, replayed on recovery. */
+  initializeBody: string;
+  /** `params.protocolVersion` of the initialize request, when it had one. */
+  protocolVersion: string | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds of the last write of this record (creation or recovery). */
+  lastSeenAt: number;
+  lastReplicaId: string;
+  reinitCount: number;
+  /** Bumped by every recovery; recoveries compare-and-set on it. */
+  generation: number;
+}
+
+export function encodeRecord(record: SessionRecord): string {
+  return JSON.stringify(record);
+}
+
+/** Parses a stored record; a value that is not a record reads as missing rather than crashing a request. */
+export function decodeRecord(raw: string): SessionRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Partial<SessionRecord>;
+  if (
+    typeof r.clientSessionId !== 'string' ||
+    typeof r.backendSessionId !== 'string' ||
+    typeof r.target !== 'string' ||
+    (r.pinning !== 'pod' && r.pinning !== 'service') ||
+    typeof r.initializeBody !== 'string' ||
+    typeof r.generation !== 'number'
+  ) {
+    return undefined;
+  }
+  return value as SessionRecord;
+}

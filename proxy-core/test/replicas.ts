@@ -1,0 +1,62 @@
+import type { ChildProcess } from 'node:child_process';
+import { ProxyEvents, type ProxyEvent } from '../events.ts';
+import { startProxy, type RunningProxy } from '../run.ts';
+import type { ProxyConfig } from '../config.ts';
+import { DEFAULTS } from '../config.ts';
+import { killChild, spawnNode } from './processes.ts';
+
+export type ReplicaConfig = Partial<ProxyConfig> & Pick<ProxyConfig, 'backends'>;
+
+function fullConfig(config: ReplicaConfig): ProxyConfig {
+  return {
+    ...DEFAULTS, port: 0, replicaId: 'replica-1', storeRequired: false, logFormat: 'text', ...config,
+  } as ProxyConfig;
+}
+
+/** A proxy replica in this process, with every event it emits recorded. */
+export async function startReplica(config: ReplicaConfig): Promise<RunningProxy & { events: ProxyEvent[] }> {
+  const bus = new ProxyEvents();
+  const events: ProxyEvent[] = [];
+  bus.onAny((event) => events.push(event));
+  const running = await startProxy(fullConfig(config), () => {}, bus);
+  return Object.assign(running, { events });
+}
+
+/** `pinlab-proxy` as its own process, so it can be killed and started again on its port. */
+export interface ProxyProcess {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  output(): string;
+}
+
+export async function spawnReplica(config: ReplicaConfig): Promise<ProxyProcess> {
+  const c = fullConfig(config);
+  const args = (port: number) => [
+    '--port', String(port), '--host', '127.0.0.1', ...c.backends.flatMap((b) => ['--backend', b]), '--store', c.store,
+    '--redis-url', c.redisUrl, '--key-prefix', c.keyPrefix, '--pinning', c.pinning, '--recovery', c.recovery ? 'on' : 'off',
+    '--replica-id', c.replicaId, '--log-format', 'json',
+  ];
+  const launch = async (port: number) => {
+    const { child, line, output } = await spawnNode('proxy-core/cli/bin.js', args(port), /listening on/);
+    const url = (JSON.parse(line) as { msg: string }).msg.split(' listening on ')[1] as string;
+    return { child, url, output };
+  };
+  let started = await launch(c.port);
+  const port = Number(new URL(started.url).port);
+  const replica: ProxyProcess = {
+    url: started.url,
+    port,
+    child: started.child,
+    kill: () => killChild(replica.child),
+    async restart() {
+      await killChild(replica.child);
+      started = await launch(port);
+      replica.child = started.child;
+    },
+    output: () => started.output(),
+  };
+  return replica;
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['proxy-core/**/*.test.ts', 'app/**/*.test.ts'],
+    // Tests spawn real Redis servers, MCP pods and proxy processes: give them room.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Two cores: files in parallel would only fight over them and make process starts slow.
+    fileParallelism: false,
+  },
+});
