@@ -180,8 +180,9 @@ export class McpProxy {
       if (cause && canRecover) return this.recoverAndReplay(ex, method, record, body, cause);
       throw error;
     }
-    if (canRecover && worthInspecting(response)) {
-      const { head, complete } = await readUpTo(response.body, INSPECT_LIMIT);
+    const limit = canRecover ? inspectLimit(response) : 0;
+    if (limit > 0) {
+      const { head, complete } = await readUpTo(response.body, limit);
       const signal = complete ? sessionLostSignal(response.statusCode, head.toString('utf8')) : null;
       if (signal) return this.recoverAndReplay(ex, method, record, body, signal);
       return this.relay(ex, response, record.clientSessionId, head);
@@ -276,9 +277,15 @@ export class McpProxy {
   }
 }
 
-function worthInspecting(response: UpstreamResponse): boolean {
+/**
+ * How much of an answer to read before relaying it, to tell "session lost" from a real
+ * answer: error statuses, and small JSON answers with a 200 (some servers say -32001 so).
+ * SSE and large JSON stream straight through.
+ */
+function inspectLimit(response: UpstreamResponse): number {
   const status = response.statusCode;
-  if (status >= 400) return true;
-  const length = Number(response.headers['content-length']);
-  return status === 200 && length <= INSPECT_OK_JSON_LIMIT && String(response.headers['content-type']).startsWith('application/json');
+  if (status >= 400) return INSPECT_LIMIT;
+  if (status !== 200 || !String(response.headers['content-type']).startsWith('application/json')) return 0;
+  const length = response.headers['content-length'];
+  return length === undefined || Number(length) <= INSPECT_OK_JSON_LIMIT ? INSPECT_OK_JSON_LIMIT : 0;
 }

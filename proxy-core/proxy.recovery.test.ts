@@ -1,0 +1,140 @@
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProxyEvent } from './events.ts';
+import { call, connectClient, rawCall, rawSession } from './test/client.ts';
+import { startPods, type TestPod } from './test/pods.ts';
+import { startRedis, type TestRedis } from './test/redis.ts';
+import { startReplica } from './test/replicas.ts';
+import type { SessionLostStyle } from '../app/demo-backend/server.ts';
+
+type Replica = Awaited<ReturnType<typeof startReplica>>;
+type WhoAmI = { pod: string; session: string };
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const clean of cleanups.splice(0).reverse()) await clean();
+});
+
+async function lab(podCount: number, replicaCount: number, options: { sessionLost?: SessionLostStyle; recovery?: boolean } = {}) {
+  const [redis, pods] = await Promise.all([startRedis(), startPods(podCount, { sessionLost: options.sessionLost })]);
+  cleanups.push(() => redis.close(), () => Promise.all(pods.map((p) => p.kill())));
+  const replicas: Replica[] = [];
+  for (let i = 0; i < replicaCount; i++) {
+    const replica = await startReplica({
+      backends: pods.map((p) => p.url), store: 'redis', redisUrl: redis.url, replicaId: `replica-${i + 1}`, recovery: options.recovery ?? true,
+    });
+    cleanups.push(() => replica.close());
+    replicas.push(replica);
+  }
+  return { redis, pods, replicas };
+}
+
+function podOf(pods: TestPod[], replica: Replica, sessionId: string): TestPod {
+  const created = replica.events.find((e) => e.type === 'session.created' && e.sessionId === sessionId) as Extract<ProxyEvent, { type: 'session.created' }>;
+  return pods.find((p) => p.address === created.pod)!;
+}
+
+const ofType = <T extends ProxyEvent['type']>(events: ProxyEvent[], type: T) =>
+  events.filter((e): e is Extract<ProxyEvent, { type: T }> => e.type === type);
+
+describe('recovery: transparent re-initialization', () => {
+  it('a killed pod: the next call succeeds on a live pod after one re-initialization', async () => {
+    const { pods, replicas: [proxy], redis } = await lab(3, 1);
+    const { client, transport } = await connectClient(proxy!.url);
+    const id = transport.sessionId!;
+    const pinned = podOf(pods, proxy!, id);
+    expect(await call(client, 'counter')).toMatchObject({ count: 1 });
+    const before = await call<WhoAmI>(client, 'whoami');
+
+    await pinned.kill(); // still listed by the service, as with kube-proxy lag
+
+    const after = await call<WhoAmI>(client, 'whoami');
+    expect(after.pod).not.toBe(pinned.name);
+    expect(after.session).not.toBe(before.session);
+    expect(transport.sessionId, 'the client keeps its session id').toBe(id);
+    // A new backend session: its state started again (what the lab calls a state loss).
+    expect(await call(client, 'counter')).toMatchObject({ count: 1 });
+
+    const done = ofType(proxy!.events, 'recovery.done');
+    expect(done).toHaveLength(1);
+    expect(done[0]).toMatchObject({ sessionId: id, fromPod: pinned.address, cause: 'connect-refused', reused: false, generation: 1 });
+    const record = JSON.parse((await redis.client.get(`pinlab:session:${id}`))!);
+    expect(record).toMatchObject({ generation: 1, reinitCount: 1, backendSessionId: after.session });
+    expect(record.target).toBe(pods.find((p) => p.name === after.pod)!.url);
+    await client.close();
+  });
+
+  for (const style of ['404', '400', '32001'] as const) {
+    it(`a pod restarted in place that answers "${style}" for the lost session: recovered`, async () => {
+      const { pods, replicas: [proxy] } = await lab(2, 1, { sessionLost: style });
+      const { client, transport } = await connectClient(proxy!.url);
+      const pinned = podOf(pods, proxy!, transport.sessionId!);
+      await call(client, 'counter');
+      await pinned.restart(); // same address, empty memory
+
+      const after = await call<WhoAmI>(client, 'whoami');
+      expect(after.session).toBeTruthy();
+      const done = ofType(proxy!.events, 'recovery.done');
+      expect(done).toHaveLength(1);
+      expect(done[0]!.cause).toBe(`session-lost-${style}`);
+      // The handshake was completed: the new session answers tools, the pod counts one initialize per session.
+      const stats = await Promise.all(pods.map((p) => p.stats()));
+      expect(stats.reduce((n, s) => n + s.sessions, 0)).toBe(1);
+      await client.close();
+    });
+  }
+
+  it('with recovery off, the client sees the pod\'s "session not found"', async () => {
+    const { pods, replicas: [proxy] } = await lab(2, 1, { recovery: false });
+    const { client, transport } = await connectClient(proxy!.url);
+    await podOf(pods, proxy!, transport.sessionId!).restart();
+    await expect(call(client, 'whoami')).rejects.toThrow(/404|session not found/i);
+    expect(ofType(proxy!.events, 'recovery.started')).toHaveLength(0);
+    await client.close();
+  });
+
+  it('DELETE never recovers, and the record is removed whatever the pod answers', async () => {
+    const { pods, replicas: [proxy], redis } = await lab(2, 1);
+    const live = await rawSession(proxy!.url);
+    const liveDelete = await request(proxy!.url, { method: 'DELETE', headers: { 'mcp-session-id': live } });
+    expect(liveDelete.statusCode).toBe(200);
+    await liveDelete.body.dump();
+    expect(await redis.client.exists(`pinlab:session:${live}`)).toBe(0);
+    expect((await podOf(pods, proxy!, live).stats()).sessions, 'the pod closed its session').toBe(0);
+
+    const id = await rawSession(proxy!.url);
+    await podOf(pods, proxy!, id).kill();
+    const deadDelete = await request(proxy!.url, { method: 'DELETE', headers: { 'mcp-session-id': id } });
+    await deadDelete.body.dump();
+    expect(deadDelete.statusCode, 'the pod is gone: the session is gone, no error').toBe(204);
+    expect(await redis.client.exists(`pinlab:session:${id}`)).toBe(0);
+    expect(ofType(proxy!.events, 'recovery.started')).toHaveLength(0);
+    expect(ofType(proxy!.events, 'session.deleted').map((e) => [e.sessionId, e.podStatus])).toEqual([[live, 200], [id, null]]);
+    expect((await rawCall(proxy!.url, id, 'whoami')).status, 'a deleted session is unknown').toBe(404);
+  });
+
+  it('20 concurrent calls across 2 replicas on a dead pod: exactly one re-initialization', async () => {
+    const { pods, replicas } = await lab(3, 2);
+    const [a, b] = replicas as [Replica, Replica];
+    const id = await rawSession(a.url);
+    const pinned = podOf(pods, a, id);
+    await pinned.kill();
+    const survivors = pods.filter((p) => p !== pinned);
+    const initializesBefore = (await Promise.all(survivors.map((p) => p.stats()))).reduce((n, s) => n + s.initializes, 0);
+
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => rawCall(i % 2 === 0 ? a.url : b.url, id, 'whoami', i + 1)));
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.headers['mcp-session-id'] ?? id).toBe(id);
+      expect(answer.body).toContain('"result"');
+    }
+    const pods2 = new Set(answers.map((x) => /\\"pod\\":\\"(pod-\d)\\"/.exec(x.body)?.[1]));
+    expect(pods2.size, 'every call reached the same new pod').toBe(1);
+
+    const events = [...a.events, ...b.events];
+    expect(ofType(events, 'recovery.done').filter((e) => !e.reused)).toHaveLength(1);
+    expect(ofType(events, 'recovery.failed')).toHaveLength(0);
+    const initializesAfter = (await Promise.all(survivors.map((p) => p.stats()))).reduce((n, s) => n + s.initializes, 0);
+    expect(initializesAfter - initializesBefore, 'the pods saw one initialize').toBe(1);
+  });
+});
