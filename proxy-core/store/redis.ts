@@ -10,8 +10,11 @@ export interface RedisStoreOptions {
   ttlSeconds: number;
   /** How long a command may take before it counts as a store failure. */
   commandTimeoutMs?: number;
-  /** Called when the connection comes back after a failure. */
-  onReady?: () => void;
+  /**
+   * Called when the connection comes back after a failure; `restarted` when it is another
+   * Redis process (its run id changed), whose data may be gone.
+   */
+  onReady?: (restarted: boolean) => void;
 }
 
 // Compare-and-set scripts: Redis runs each atomically, so a recovery is claimed and
@@ -67,7 +70,10 @@ export class RedisStore implements SessionStore {
   readonly redis: Redis & Scripts;
   private readonly prefix: string;
   private readonly ttl: number;
-  private hadError = false;
+  /** The connection dropped since it was last ready. */
+  private lost = false;
+  /** Which Redis process answered last: a new one after a restart. */
+  private runId: string | null = null;
 
   private constructor(options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
@@ -87,14 +93,21 @@ export class RedisStore implements SessionStore {
     this.redis.defineCommand('pinlabRelease', { numberOfKeys: 1, lua: RELEASE });
     this.redis.defineCommand('pinlabUpsertNewer', { numberOfKeys: 1, lua: UPSERT_NEWER });
     // ioredis reports connection errors here; without a listener Node would crash the process.
-    this.redis.on('error', () => {
-      this.hadError = true;
+    this.redis.on('error', () => {});
+    this.redis.on('close', () => {
+      this.lost = true;
     });
     this.redis.on('ready', () => {
-      if (this.hadError) {
-        this.hadError = false;
-        options.onReady?.();
-      }
+      if (!this.lost) return;
+      this.lost = false;
+      this.serverRunId().then(
+        (runId) => {
+          const restarted = runId !== this.runId;
+          this.runId = runId;
+          options.onReady?.(restarted);
+        },
+        () => options.onReady?.(true),
+      );
     });
   }
 
@@ -103,7 +116,8 @@ export class RedisStore implements SessionStore {
     const store = new RedisStore(options);
     try {
       await store.redis.connect();
-      await store.redis.ping();
+      store.runId = await store.serverRunId();
+      store.lost = false;
     } catch (error) {
       store.redis.disconnect();
       throw error;
@@ -153,6 +167,10 @@ export class RedisStore implements SessionStore {
 
   async delete(id: string): Promise<void> {
     await this.redis.del(this.key(id), this.lockKey(id));
+  }
+
+  private async serverRunId(): Promise<string | null> {
+    return /run_id:(\w+)/.exec(await this.redis.info('server'))?.[1] ?? null;
   }
 
   size(): undefined {

@@ -30,9 +30,25 @@ export class ResilientStore implements SessionStore {
     this.hooks = hooks;
   }
 
-  /** Called by the Redis connection when it is ready again. */
-  async flush(): Promise<void> {
+  /**
+   * Called by the Redis connection when it is ready again: writes what was kept meanwhile.
+   * A restarted Redis may have lost everything: then every session this replica holds a
+   * copy of is written back too (unless Redis already has a newer generation).
+   */
+  async flush(restarted: boolean): Promise<void> {
     let flushed = 0;
+    if (restarted) {
+      for (const record of [...this.copies.values()]) {
+        if (this.pending.has(record.clientSessionId)) continue;
+        try {
+          await this.inner.upsertNewer(record);
+          flushed++;
+        } catch (error) {
+          this.hooks.onError('flush', error);
+          return;
+        }
+      }
+    }
     for (const [id, record] of [...this.pending]) {
       try {
         if (record) await this.inner.upsertNewer(record);
