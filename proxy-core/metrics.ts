@@ -11,8 +11,11 @@ export class ProxyMetrics {
 
   constructor(proxy: McpProxy, options: { processMetrics?: boolean } = {}) {
     const registry = this.registry;
-    registry.setDefaultLabels({ replica: proxy.replicaId });
     if (options.processMetrics) collectDefaultMetrics({ register: registry });
+    // The replica's name as an info metric, not a default label: default labels make
+    // prom-client merge and hash a label object on every observation of the hot path.
+    new Gauge({ name: 'pinlab_proxy_info', help: 'This replica (value is always 1).', labelNames: ['replica', 'store'] as const, registers: [registry] })
+      .labels(proxy.replicaId, proxy.store.kind).set(1);
 
     const requests = new Counter({
       name: 'pinlab_proxy_requests_total', help: 'Requests answered, by HTTP method and status.',

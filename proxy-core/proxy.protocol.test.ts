@@ -101,8 +101,9 @@ describe('protocol edges', () => {
     const health = await request(new URL('/healthz', proxy.url));
     expect(await health.body.json()).toMatchObject({ status: 'ok', store: 'redis' });
     const metrics = await (await request(new URL('/metrics', proxy.url))).body.text();
-    expect(metrics).toMatch(/pinlab_proxy_requests_total\{method="POST",status="200",replica="replica-1"\} \d+/);
+    expect(metrics).toMatch(/pinlab_proxy_info\{replica="replica-1",store="redis"\} 1/);
+    expect(metrics).toMatch(/pinlab_proxy_requests_total\{method="POST",status="200"\} \d+/);
     expect(metrics).toMatch(/pinlab_proxy_request_duration_seconds_bucket/);
-    expect(metrics).toMatch(/pinlab_proxy_active_sessions\{replica="replica-1"\} [1-9]/);
+    expect(metrics).toMatch(/pinlab_proxy_active_sessions [1-9]/);
   });
 });

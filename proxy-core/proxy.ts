@@ -1,10 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import { ProxyEvents, type RecoveryCause } from './events.ts';
-import { BodyTooLargeError, readRequestBody, readUpTo } from './http/body.ts';
+import { BodyTooLargeError, readRequestBody } from './http/body.ts';
+import type { RelayOptions, RelayOutcome } from './http/relay.ts';
 import { downstreamHeaders, upstreamHeaders } from './http/headers.ts';
 import {
-  classifyBody, errorBody, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, requestIdOf, SESSION_NOT_FOUND, sessionLostSignal,
+  classifyBody, errorBody, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, requestIdOf, SESSION_NOT_FOUND,
 } from './jsonrpc.ts';
 import { podOf, Recoverer, SessionGoneError } from './recovery.ts';
 import { isSessionId, mintSessionId } from './session/id.ts';
@@ -137,7 +138,7 @@ export class McpProxy {
     const { response, pod } = await this.upstream.initialize(upstreamHeaders(ex.req.rawHeaders, null), body);
     ex.pod = pod;
     const backendSessionId = response.headers['mcp-session-id'];
-    if (typeof backendSessionId !== 'string') return this.relay(ex, response, null); // a stateless server
+    if (typeof backendSessionId !== 'string') return this.relayResponse(ex, response, null); // a stateless server
     const now = Date.now();
     const record: SessionRecord = {
       clientSessionId: mintSessionId(),
@@ -160,34 +161,26 @@ export class McpProxy {
         at: now, replicaId: this.replicaId, sessionId: record.clientSessionId, backendSessionId, pod, pinning: record.pinning,
       });
     }
-    this.relay(ex, response, record.clientSessionId);
+    this.relayResponse(ex, response, record.clientSessionId);
   }
 
   private async passThrough(ex: Exchange, method: string, body: Buffer | null): Promise<void> {
     ex.pod = SERVICE_POD;
-    const response = await this.upstream.viaService(method, upstreamHeaders(ex.req.rawHeaders, null), body);
-    this.relay(ex, response, null);
+    await this.upstream.relayViaService(method, upstreamHeaders(ex.req.rawHeaders, null), body, this.relayOptions(ex, null, false));
   }
 
   private async followUp(ex: Exchange, method: string, record: SessionRecord, body: Buffer | null): Promise<void> {
     ex.pod = podOf(record.target);
     const canRecover = this.settings.recovery && !ex.recovered;
-    let response: UpstreamResponse;
+    let outcome: RelayOutcome;
     try {
-      response = await this.send(record, method, upstreamHeaders(ex.req.rawHeaders, record.backendSessionId), body);
+      outcome = await this.send(record, method, upstreamHeaders(ex.req.rawHeaders, record.backendSessionId), body, this.relayOptions(ex, record.clientSessionId, canRecover));
     } catch (error) {
       const cause = dialErrorCause(error);
       if (cause && canRecover) return this.recoverAndReplay(ex, method, record, body, cause);
       throw error;
     }
-    const limit = canRecover ? inspectLimit(response) : 0;
-    if (limit > 0) {
-      const { head, complete } = await readUpTo(response.body, limit);
-      const signal = complete ? sessionLostSignal(response.statusCode, head.toString('utf8')) : null;
-      if (signal) return this.recoverAndReplay(ex, method, record, body, signal);
-      return this.relay(ex, response, record.clientSessionId, head);
-    }
-    this.relay(ex, response, record.clientSessionId);
+    if (outcome.kind === 'lost') return this.recoverAndReplay(ex, method, record, body, outcome.signal);
   }
 
   private async recoverAndReplay(ex: Exchange, method: string, record: SessionRecord, body: Buffer | null, cause: RecoveryCause): Promise<void> {
@@ -206,21 +199,19 @@ export class McpProxy {
   /** DELETE goes to the pinned pod and the record goes, whatever the pod says; never recovered. */
   private async deleteSession(ex: Exchange, record: SessionRecord): Promise<void> {
     ex.pod = podOf(record.target);
-    let response: UpstreamResponse | null = null;
+    await this.store.delete(record.clientSessionId);
+    let podStatus: number | null = null;
     try {
-      response = await this.send(record, 'DELETE', upstreamHeaders(ex.req.rawHeaders, record.backendSessionId), null);
+      const outcome = await this.send(record, 'DELETE', upstreamHeaders(ex.req.rawHeaders, record.backendSessionId), null, this.relayOptions(ex, record.clientSessionId, false));
+      if (outcome.kind === 'relayed') podStatus = outcome.status;
     } catch (error) {
       if (!dialErrorCause(error)) throw error;
+      // A pod that is gone has forgotten the session already: the client's goal is met.
+      this.reply(ex, 204, null);
     }
-    await this.store.delete(record.clientSessionId);
     if (this.events.wants('session.deleted')) {
-      this.events.emit('session.deleted', {
-        at: Date.now(), replicaId: this.replicaId, sessionId: record.clientSessionId, pod: ex.pod, podStatus: response?.statusCode ?? null,
-      });
+      this.events.emit('session.deleted', { at: Date.now(), replicaId: this.replicaId, sessionId: record.clientSessionId, pod: ex.pod, podStatus });
     }
-    // A pod that is gone has forgotten the session already: the client's goal is met.
-    if (response) this.relay(ex, response, record.clientSessionId);
-    else this.reply(ex, 204, null);
   }
 
   private unknownSession(ex: Exchange, sessionId: string, body: Buffer | null): void {
@@ -231,19 +222,21 @@ export class McpProxy {
     }
   }
 
-  private send(record: SessionRecord, method: string, headers: string[], body: Buffer | null): Promise<UpstreamResponse> {
+  private send(record: SessionRecord, method: string, headers: string[], body: Buffer | null, relay: RelayOptions): Promise<RelayOutcome> {
     return record.pinning === 'pod'
-      ? this.upstream.toPod(record.target, method, headers, body)
-      : this.upstream.viaService(method, headers, body);
+      ? this.upstream.relayToPod(record.target, method, headers, body, relay)
+      : this.upstream.relayViaService(method, headers, body, relay);
   }
 
-  /** Streams the pod's answer to the client (SSE included, chunk by chunk), `head` first if already read. */
-  private relay(ex: Exchange, response: UpstreamResponse, clientSessionId: string | null, head?: Buffer): void {
-    const { res } = ex;
-    res.writeHead(response.statusCode, downstreamHeaders(response.headers, clientSessionId));
+  private relayOptions(ex: Exchange, clientSessionId: string | null, inspect: boolean): RelayOptions {
+    return { res: ex.res, clientSessionId, inspect: inspect ? inspectLimit : null, onHead: (status) => this.routed(ex, status) };
+  }
+
+  /** Streams an initialize answer to the client (a rare path; the hot one is RelayHandler). */
+  private relayResponse(ex: Exchange, response: UpstreamResponse, clientSessionId: string | null): void {
+    ex.res.writeHead(response.statusCode, downstreamHeaders(response.headers, clientSessionId));
     this.routed(ex, response.statusCode);
-    if (head && head.length > 0) res.write(head);
-    pipeline(response.body, res, () => {
+    pipeline(response.body, ex.res, () => {
       // An upstream that dies mid-stream ends the client's stream; nothing more to do.
     });
   }
@@ -282,10 +275,9 @@ export class McpProxy {
  * answer: error statuses, and small JSON answers with a 200 (some servers say -32001 so).
  * SSE and large JSON stream straight through.
  */
-function inspectLimit(response: UpstreamResponse): number {
-  const status = response.statusCode;
+function inspectLimit(status: number, headers: IncomingHttpHeaders): number {
   if (status >= 400) return INSPECT_LIMIT;
-  if (status !== 200 || !String(response.headers['content-type']).startsWith('application/json')) return 0;
-  const length = response.headers['content-length'];
+  if (status !== 200 || !String(headers['content-type']).startsWith('application/json')) return 0;
+  const length = headers['content-length'];
   return length === undefined || Number(length) <= INSPECT_OK_JSON_LIMIT ? INSPECT_OK_JSON_LIMIT : 0;
 }

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { Agent, Client, type Dispatcher } from 'undici';
+import { RelayHandler, type RelayOptions, type RelayOutcome } from '../http/relay.ts';
 import { podAddress, type Service } from './service.ts';
 
 /** The origin undici keys service connections by; never resolved: the service's connector dials. */
@@ -35,15 +36,21 @@ export class Upstream {
 
   /** Sends to a pod by URL (`http://host:port/path`). */
   toPod(target: string, method: string, headers: Headers, body: Buffer | null): Promise<UpstreamResponse> {
-    const slash = target.indexOf('/', target.indexOf('//') + 2);
-    const origin = slash === -1 ? target : target.slice(0, slash);
-    const path = slash === -1 ? '/' : target.slice(slash);
-    return this.pods.request({ origin, path, method: method as Dispatcher.HttpMethod, headers, body });
+    return this.pods.request({ ...splitTarget(target), method: method as Dispatcher.HttpMethod, headers, body });
   }
 
-  /** Sends through the service on a kept-alive connection: the pod is whichever that connection reached. */
-  viaService(method: string, headers: Headers, body: Buffer | null, path = this.service.path): Promise<UpstreamResponse> {
-    return this.pooledService.request({ origin: SERVICE_ORIGIN, path, method: method as Dispatcher.HttpMethod, headers, body });
+  /** Sends to a pod by URL and relays its answer into the client's response (the hot path). */
+  relayToPod(target: string, method: string, headers: Headers, body: Buffer | null, relay: RelayOptions): Promise<RelayOutcome> {
+    const handler = new RelayHandler(relay);
+    this.pods.dispatch({ ...splitTarget(target), method: method as Dispatcher.HttpMethod, headers, body }, handler);
+    return handler.done;
+  }
+
+  /** Sends through the service on a kept-alive connection and relays the answer. */
+  relayViaService(method: string, headers: Headers, body: Buffer | null, relay: RelayOptions): Promise<RelayOutcome> {
+    const handler = new RelayHandler(relay);
+    this.pooledService.dispatch({ origin: SERVICE_ORIGIN, path: this.service.path, method: method as Dispatcher.HttpMethod, headers, body }, handler);
+    return handler.done;
   }
 
   /**
@@ -75,6 +82,11 @@ export class Upstream {
   async close(): Promise<void> {
     await Promise.all([this.pods.destroy(), this.pooledService.destroy()]);
   }
+}
+
+function splitTarget(target: string): { origin: string; path: string } {
+  const slash = target.indexOf('/', target.indexOf('//') + 2);
+  return slash === -1 ? { origin: target, path: '/' } : { origin: target.slice(0, slash), path: target.slice(slash) };
 }
 
 /** Errors that mean the request never reached a pod, so replaying it elsewhere is safe. */
