@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyEvent } from './events.ts';
 import { call, connectClient, rawCall, rawSession } from './test/client.ts';
 import { startPods, type TestPod } from './test/pods.ts';
-import { startRedis, type TestRedis } from './test/redis.ts';
+import { startRedis } from './test/redis.ts';
 import { startReplica } from './test/replicas.ts';
 import type { SessionLostStyle } from '../app/demo-backend/server.ts';
 
