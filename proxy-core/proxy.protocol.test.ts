@@ -64,6 +64,18 @@ describe('protocol edges', () => {
     expect(text).toMatch(/parse error/i);
   });
 
+  it('an initialize that carries a session header starts a new session (the header is dropped)', async () => {
+    const old = await rawSession(proxy.url);
+    const init = await request(proxy.url, {
+      method: 'POST', headers: { ...MCP_HEADERS, 'mcp-session-id': old },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '0' } } }),
+    });
+    await init.body.text();
+    expect(init.statusCode).toBe(200);
+    expect(init.headers['mcp-session-id']).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(init.headers['mcp-session-id']).not.toBe(old);
+  });
+
   it('a request with no session that is not initialize goes through the service to a pod', async () => {
     const answer = await rawCall(proxy.url, null, 'whoami', 7);
     expect(answer.status).toBe(200);

@@ -93,6 +93,26 @@ describe('recovery: transparent re-initialization', () => {
     await client.close();
   });
 
+  it('a GET stream ends with its pod; the reconnecting GET takes the recovery path', async () => {
+    const { pods, replicas: [proxy] } = await lab(2, 1);
+    const id = await rawSession(proxy!.url);
+    const pinned = podOf(pods, proxy!, id);
+    const headers = { accept: 'text/event-stream', 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' };
+    const stream = await request(proxy!.url, { method: 'GET', headers });
+    expect(stream.statusCode).toBe(200);
+    expect(stream.headers['content-type']).toMatch(/text\/event-stream/);
+    expect(stream.headers['x-pinlab-pod']).toBe(pinned.name);
+    const ended = stream.body.text().then(() => 'ended', () => 'ended');
+    await pinned.kill();
+    expect(await ended).toBe('ended');
+
+    const again = await request(proxy!.url, { method: 'GET', headers });
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['x-pinlab-pod']).not.toBe(pinned.name);
+    expect(ofType(proxy!.events, 'recovery.done')).toMatchObject([{ sessionId: id, cause: 'connect-refused' }]);
+    again.body.destroy();
+  });
+
   it('DELETE never recovers, and the record is removed whatever the pod answers', async () => {
     const { pods, replicas: [proxy], redis } = await lab(2, 1);
     const live = await rawSession(proxy!.url);

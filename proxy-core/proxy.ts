@@ -229,12 +229,15 @@ export class McpProxy {
   }
 
   private relayOptions(ex: Exchange, clientSessionId: string | null, inspect: boolean): RelayOptions {
-    return { res: ex.res, clientSessionId, inspect: inspect ? inspectLimit : null, onHead: (status) => this.routed(ex, status) };
+    return {
+      res: ex.res, clientSessionId, inspect: inspect ? inspectLimit : null, onHead: (status) => this.routed(ex, status), flushHead: ex.req.method === 'GET',
+    };
   }
 
   /** Streams an initialize answer to the client (a rare path; the hot one is RelayHandler). */
   private relayResponse(ex: Exchange, response: UpstreamResponse, clientSessionId: string | null): void {
     ex.res.writeHead(response.statusCode, downstreamHeaders(response.headers, clientSessionId));
+    ex.res.flushHeaders();
     this.routed(ex, response.statusCode);
     pipeline(response.body, ex.res, () => {
       // An upstream that dies mid-stream ends the client's stream; nothing more to do.

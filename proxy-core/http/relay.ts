@@ -18,6 +18,11 @@ export interface RelayOptions {
   inspect: ((status: number, headers: IncomingHttpHeaders) => number) | null;
   /** Called when the answer's head is written to the client. */
   onHead: (status: number) => void;
+  /**
+   * Send the head at once instead of with the first body chunk: a GET's SSE stream may stay
+   * quiet for long, and the client counts it open only once the head has arrived.
+   */
+  flushHead: boolean;
 }
 
 /**
@@ -105,6 +110,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     const { res, clientSessionId, onHead } = this.options;
     this.state = 'streaming';
     res.writeHead(this.status, downstreamHeaders(this.headers, clientSessionId));
+    if (this.options.flushHead) res.flushHeaders();
     onHead(this.status);
     this.resolve({ kind: 'relayed', status: this.status });
   }
