@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['proxy-core/**/*.test.ts', 'app/**/*.test.ts'],
+    reporters: ['default', './scripts/summary-reporter.ts'],
     // Tests spawn real Redis servers, MCP pods and proxy processes: give them room.
     testTimeout: 30_000,
     hookTimeout: 30_000,
