@@ -33,7 +33,7 @@ export async function openStore(config: StoreConfig, hooks: ResilientStoreHooks)
       url: config.redisUrl,
       keyPrefix: config.keyPrefix,
       ttlSeconds: config.ttlSeconds,
-      onReady: (restarted) => void resilient?.flush(restarted),
+      onReady: () => resilient?.reconnected(),
     });
     resilient = new ResilientStore(redis, hooks);
     return { store: resilient, fallback: null };

@@ -11,10 +11,11 @@ export interface RedisStoreOptions {
   /** How long a command may take before it counts as a store failure. */
   commandTimeoutMs?: number;
   /**
-   * Called when the connection comes back after a failure; `restarted` when it is another
-   * Redis process (its run id changed), whose data may be gone.
+   * Called, synchronously, when the connection comes back after a failure: before any
+   * request can read through it. `restarted()` then tells whether it is another Redis
+   * process (its run id changed), whose data may be gone.
    */
-  onReady?: (restarted: boolean) => void;
+  onReady?: () => void;
 }
 
 // Compare-and-set scripts: Redis runs each atomically, so a recovery is claimed and
@@ -102,14 +103,7 @@ export class RedisStore implements SessionStore {
     this.redis.on('ready', () => {
       if (!this.lost) return;
       this.lost = false;
-      this.serverRunId().then(
-        (runId) => {
-          const restarted = runId !== this.runId;
-          this.runId = runId;
-          options.onReady?.(restarted);
-        },
-        () => options.onReady?.(true),
-      );
+      options.onReady?.();
     });
   }
 
@@ -169,6 +163,14 @@ export class RedisStore implements SessionStore {
 
   async delete(id: string): Promise<void> {
     await this.redis.del(this.key(id), this.lockKey(id));
+  }
+
+  /** Whether Redis is another process than when last asked (a restart may have lost its data). */
+  async restarted(): Promise<boolean> {
+    const runId = await this.serverRunId().catch(() => null);
+    const restarted = runId === null || runId !== this.runId;
+    this.runId = runId;
+    return restarted;
   }
 
   private async serverRunId(): Promise<string | null> {

@@ -22,6 +22,8 @@ export class ResilientStore implements SessionStore {
   private readonly copies = new Map<string, SessionRecord>();
   /** Writes made while Redis was away: a record to upsert, or null for a deletion. */
   private readonly pending = new Map<string, SessionRecord | null>();
+  /** Set from the moment Redis is back until this replica has caught up with it. */
+  private restoring: Promise<void> | null = null;
   private readonly inner: RedisStore;
   private readonly hooks: ResilientStoreHooks;
 
@@ -31,11 +33,22 @@ export class ResilientStore implements SessionStore {
   }
 
   /**
-   * Called by the Redis connection when it is ready again: writes what was kept meanwhile.
-   * A restarted Redis may have lost everything: then every session this replica holds a
-   * copy of is written back too (unless Redis already has a newer generation).
+   * Called by the Redis connection as soon as it is ready again. Until the store has caught
+   * up, reads wait for it: a Redis that came back empty must not answer "unknown session"
+   * for sessions this replica is about to write back.
    */
-  async flush(restarted: boolean): Promise<void> {
+  reconnected(): void {
+    this.restoring ??= this.inner.restarted()
+      .then((restarted) => this.flush(restarted))
+      .finally(() => (this.restoring = null));
+  }
+
+  /**
+   * Writes what was kept while Redis was away. A restarted Redis may have lost everything:
+   * then every session this replica holds a copy of is written back too (unless Redis
+   * already has a newer generation).
+   */
+  private async flush(restarted: boolean): Promise<void> {
     let flushed = 0;
     if (restarted) {
       for (const record of [...this.copies.values()]) {
@@ -64,6 +77,7 @@ export class ResilientStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
+    if (this.restoring) await this.restoring;
     try {
       const record = await this.inner.get(id);
       if (record) this.remember(record);
