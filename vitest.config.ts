@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['proxy-core/**/*.test.ts', 'app/**/*.test.ts'],
     reporters: ['default', './scripts/summary-reporter.ts'],
+    // Tests never reach for a registry (the demo image is built from the host's Node).
+    env: { PINLAB_OFFLINE: '1' },
     // Tests spawn real Redis servers, MCP pods and proxy processes: give them room.
     testTimeout: 30_000,
     hookTimeout: 30_000,

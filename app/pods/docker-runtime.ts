@@ -1,0 +1,392 @@
+import Docker from 'dockerode';
+import { freePort } from '../net/free-port.ts';
+import { ensureDemoImage, type OnImageProgress } from './image.ts';
+import { waitForMcp } from './probe.ts';
+import type { BackendSpec, PodEvent, PodInfo, PodRuntime, PodState } from './runtime.ts';
+
+const LAB_LABEL = 'pinlab.lab';
+const POD_LABEL = 'pinlab.pod';
+const OWNER_LABEL = 'pinlab.owner-pid';
+const DEFAULT_SOCKET = '/var/run/docker.sock';
+const DEMO_PORT = 8080;
+const PING_TIMEOUT_MS = 2000;
+const READY_TIMEOUT_MS = 20_000;
+const RECONNECT_MS = 500;
+/** How much output a removed container leaves behind for logs(). */
+const KEPT_LOG_LINES = 500;
+
+/** What a container can run: `command` backends are the process runtime's. */
+type ContainerBackend = Exclude<BackendSpec, { kind: 'command' }>;
+
+interface Pod {
+  info: PodInfo;
+  backend: ContainerBackend;
+  /** The host port, kept across restarts so the address stays the same. */
+  port: number;
+  /** Set when the lab itself ends the container, so its death is not reported as a crash. */
+  expectedExit: string | null;
+  /** The signal of the container's last `kill` event: a `die` after it was a kill from outside. */
+  signal: string | null;
+  /** The output of the removed container, for logs(). */
+  lastLogs: string;
+}
+
+/** The part of a Docker event this runtime reads. */
+interface DockerEvent {
+  Action?: string;
+  id?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  time?: number;
+  timeNano?: number;
+}
+
+/** Pods as Docker containers, ports published on 127.0.0.1 only. */
+export class DockerRuntime implements PodRuntime {
+  readonly kind = 'docker';
+  private readonly docker: Docker;
+  private readonly labId: string;
+  private readonly onImageProgress: OnImageProgress | undefined;
+  private readonly pods = new Map<string, Pod>();
+  private readonly listeners = new Set<(event: PodEvent) => void>();
+  private image: Promise<string> | null = null;
+  private events: AbortController | null = null;
+  private reconnect: NodeJS.Timeout | null = null;
+  /** The last event seen, so that a reconnected stream replays what it missed, and only that. */
+  private lastEvent = { time: 0, timeNano: 0 };
+  /** When the first stream began (seconds): where a reconnect replays from if no event came yet. */
+  private followingSince = 0;
+  private closed = false;
+
+  private constructor(docker: Docker, labId: string, onImageProgress: OnImageProgress | undefined) {
+    this.docker = docker;
+    this.labId = labId;
+    this.onImageProgress = onImageProgress;
+  }
+
+  /** Connects to the engine (rejects when it does not answer within 2 s) and follows its events. */
+  static async connect(options: { labId: string; socketPath?: string; onImageProgress?: OnImageProgress }): Promise<DockerRuntime> {
+    const socketPath = options.socketPath ?? DEFAULT_SOCKET;
+    const started = Date.now();
+    try {
+      // A separate client with a timeout: the main one must not time out the event stream.
+      await new Docker({ socketPath, timeout: PING_TIMEOUT_MS }).ping();
+    } catch (error) {
+      const reason = Date.now() - started >= PING_TIMEOUT_MS - 50 ? `no answer within ${PING_TIMEOUT_MS / 1000} s` : (error as Error).message;
+      throw new Error(`Docker is not reachable at ${socketPath}: ${reason}`, { cause: error });
+    }
+    const runtime = new DockerRuntime(new Docker({ socketPath }), options.labId, options.onImageProgress);
+    await runtime.follow();
+    return runtime;
+  }
+
+  async removeOrphans(): Promise<number> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [LAB_LABEL] } });
+    let removed = 0;
+    for (const container of containers) {
+      const owner = Number(container.Labels[OWNER_LABEL]);
+      // No owner label: not provably a leftover, so it stays.
+      if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+      if (await this.remove(container.Id)) removed++;
+    }
+    return removed;
+  }
+
+  async start(name: string, backend: BackendSpec): Promise<PodInfo> {
+    const existing = this.pods.get(name);
+    if (existing && existing.info.state !== 'dead') throw new Error(`pod ${name} is already running (${existing.info.state})`);
+    if (backend.kind === 'command') {
+      throw new Error(`pod ${name}: a command backend needs the process runtime; the docker runtime runs the demo backend or an image`);
+    }
+    return this.launch(name, backend, await freePort(), false);
+  }
+
+  async kill(name: string): Promise<void> {
+    const pod = this.get(name);
+    pod.expectedExit = 'killed';
+    await this.destroy(pod);
+    this.update(pod, 'dead', 'killed');
+  }
+
+  async restart(name: string): Promise<PodInfo> {
+    const pod = this.get(name);
+    pod.expectedExit = 'restarted in place';
+    await this.destroy(pod);
+    this.update(pod, 'dead', 'restarted in place');
+    return this.launch(name, pod.backend, pod.port, true);
+  }
+
+  async pause(name: string): Promise<void> {
+    const pod = this.get(name);
+    await this.docker.getContainer(pod.info.id).pause();
+    this.update(pod, 'paused', 'paused (docker pause)');
+  }
+
+  async unpause(name: string): Promise<void> {
+    const pod = this.get(name);
+    await this.docker.getContainer(pod.info.id).unpause();
+    this.update(pod, 'ready', 'unpaused (docker unpause)');
+  }
+
+  async logs(name: string, lines = 100): Promise<string> {
+    const pod = this.get(name);
+    try {
+      return await this.containerLogs(pod.info.id, lines);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      return lastLines(pod.lastLogs, lines);
+    }
+  }
+
+  list(): PodInfo[] {
+    // By name (pod-2 before pod-10), not by which parallel start got its container first.
+    return [...this.pods.values()]
+      .map((pod) => ({ ...pod.info }))
+      .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  }
+
+  onEvent(listener: (event: PodEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnect) clearTimeout(this.reconnect);
+    this.events?.abort();
+    for (const pod of this.pods.values()) pod.expectedExit = 'lab stopped';
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LAB_LABEL}=${this.labId}`] } });
+    await Promise.all(containers.map((container) => this.remove(container.Id)));
+    for (const pod of this.pods.values()) this.update(pod, 'dead', 'lab stopped');
+  }
+
+  /** Creates and starts the container, then waits until it answers MCP. */
+  private async launch(name: string, backend: ContainerBackend, port: number, restarting: boolean): Promise<PodInfo> {
+    const demo = backend.kind === 'demo';
+    const image = demo ? await this.demoImage() : backend.image;
+    const containerPort = demo ? DEMO_PORT : backend.port;
+    const path = demo ? '/mcp' : backend.path;
+    const env = demo ? { POD_NAME: name } : { PORT: String(containerPort), POD_NAME: name, ...backend.env };
+    let id: string;
+    try {
+      const container = await this.docker.createContainer({
+        name: containerName(this.labId, name),
+        Image: image,
+        Cmd: demo ? ['node', 'app/demo-backend/main.ts', '--host', '0.0.0.0', '--port', String(DEMO_PORT), '--pod', name, '--session-lost', backend.sessionLost ?? '404'] : undefined,
+        Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+        Labels: { [LAB_LABEL]: this.labId, [POD_LABEL]: name, [OWNER_LABEL]: String(process.pid) },
+        ExposedPorts: { [`${containerPort}/tcp`]: {} },
+        HostConfig: { PortBindings: { [`${containerPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
+      });
+      id = container.id;
+    } catch (error) {
+      if (!restarting) this.pods.delete(name);
+      const why = statusOf(error) === 404 && !demo
+        ? `the image ${image} is not present locally (the lab pulls nothing: build or load it first)`
+        : (error as Error).message;
+      throw new Error(`pod ${name}: cannot create its container: ${why}`, { cause: error });
+    }
+    const pod: Pod = {
+      info: { name, state: 'starting', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}${path}`, id, startedAt: Date.now() },
+      backend, port, expectedExit: null, signal: null, lastLogs: '',
+    };
+    this.pods.set(name, pod);
+    try {
+      await this.docker.getContainer(id).start();
+      await waitForMcp(pod.info.url, { timeoutMs: READY_TIMEOUT_MS, isAlive: () => pod.info.state !== 'dead' });
+    } catch (error) {
+      const exit = await this.exitOf(id);
+      pod.expectedExit = 'failed to start';
+      await this.destroy(pod);
+      if (restarting) this.update(pod, 'dead', 'failed to start');
+      else this.pods.delete(name);
+      const output = lastLines(pod.lastLogs, 20);
+      throw new Error(`pod ${name} did not start${exit}: ${(error as Error).message}\n${output}`, { cause: error });
+    }
+    this.update(pod, 'ready', 'started');
+    return { ...pod.info };
+  }
+
+  private demoImage(): Promise<string> {
+    this.image ??= ensureDemoImage(this.docker, { onProgress: this.onImageProgress }).catch((error: unknown) => {
+      this.image = null; // a later start tries again
+      throw error;
+    });
+    return this.image;
+  }
+
+  /** SIGKILL, keep its output, remove: the container and its published port are gone. */
+  private async destroy(pod: Pod): Promise<void> {
+    const container = this.docker.getContainer(pod.info.id);
+    try {
+      await container.kill({ signal: 'SIGKILL' });
+    } catch (error) {
+      // 409: not running (dead already, or paused: the forced remove below kills it).
+      if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+    }
+    pod.lastLogs = await this.containerLogs(pod.info.id, KEPT_LOG_LINES).catch(() => pod.lastLogs);
+    await this.remove(pod.info.id);
+  }
+
+  /** Force-removes a container; false when it was gone already. */
+  private async remove(id: string): Promise<boolean> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true });
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      // 409: its removal is already under way.
+      if (status === 404 || status === 409) return false;
+      throw error;
+    }
+  }
+
+  private async containerLogs(id: string, lines: number): Promise<string> {
+    const raw = await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    return demultiplex(raw);
+  }
+
+  /** ` (exited with code N)` when the container is no longer running, else nothing. */
+  private async exitOf(id: string): Promise<string> {
+    try {
+      const { State } = await this.docker.getContainer(id).inspect();
+      return State.Running ? '' : ` (exited with code ${State.ExitCode}${State.OOMKilled ? ', out of memory' : ''})`;
+    } catch {
+      return '';
+    }
+  }
+
+  /** Follows the engine's events for this lab's containers; reconnects until close(). */
+  private async follow(): Promise<void> {
+    const controller = new AbortController();
+    this.events = controller;
+    const since = this.lastEvent.time || this.followingSince;
+    const stream = await this.docker.getEvents({
+      filters: { label: [`${LAB_LABEL}=${this.labId}`], type: ['container'] },
+      ...(since ? { since } : {}),
+      abortSignal: controller.signal,
+    });
+    this.followingSince ||= Math.floor(Date.now() / 1000);
+    let buffer = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, end).trim();
+        buffer = buffer.slice(end + 1);
+        if (!line) continue;
+        try {
+          this.handle(JSON.parse(line) as DockerEvent);
+        } catch {
+          // not an event: skip it rather than lose the stream
+        }
+      }
+    });
+    let ended = false;
+    const onEnd = () => {
+      if (ended || this.closed) return;
+      ended = true;
+      controller.abort();
+      this.scheduleFollow();
+    };
+    stream.on('end', onEnd);
+    stream.on('close', onEnd);
+    stream.on('error', onEnd);
+  }
+
+  private scheduleFollow(): void {
+    this.reconnect = setTimeout(() => {
+      this.reconnect = null;
+      if (!this.closed) this.follow().catch(() => this.scheduleFollow());
+    }, RECONNECT_MS);
+  }
+
+  private handle(event: DockerEvent): void {
+    const timeNano = event.timeNano ?? 0;
+    if (timeNano && timeNano <= this.lastEvent.timeNano) return; // replayed after a reconnect
+    this.lastEvent = { time: event.time ?? this.lastEvent.time, timeNano };
+    const id = event.Actor?.ID ?? event.id;
+    const pod = [...this.pods.values()].find((p) => p.info.id === id);
+    if (!pod) return;
+    const attributes = event.Actor?.Attributes ?? {};
+    switch (event.Action) {
+      case 'kill':
+        pod.signal = attributes.signal ?? null;
+        break;
+      case 'die': {
+        const outside = pod.signal ? `killed outside the lab (signal ${pod.signal})` : `exited with code ${attributes.exitCode ?? '?'}`;
+        this.update(pod, 'dead', pod.expectedExit ?? outside);
+        break;
+      }
+      case 'stop':
+      case 'destroy':
+        this.update(pod, 'dead', pod.expectedExit ?? 'container died');
+        break;
+      case 'pause':
+        this.update(pod, 'paused', 'paused');
+        break;
+      case 'unpause':
+        this.update(pod, 'ready', 'unpaused');
+        break;
+      case 'start':
+        // Our own starts are 'starting' already; a dead pod started from outside (docker start) comes back.
+        if (pod.info.state === 'dead') {
+          pod.expectedExit = null;
+          pod.signal = null;
+          this.update(pod, 'starting', 'started outside the lab');
+          waitForMcp(pod.info.url, { timeoutMs: READY_TIMEOUT_MS, isAlive: () => pod.info.state === 'starting' }).then(
+            () => this.update(pod, 'ready', 'answers again'),
+            () => {},
+          );
+        }
+        break;
+    }
+  }
+
+  private update(pod: Pod, state: PodState, reason: string): void {
+    if (pod.info.state === state || this.pods.get(pod.info.name) !== pod) return;
+    pod.info.state = state;
+    const event: PodEvent = { pod: pod.info.name, state, reason, at: Date.now() };
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private get(name: string): Pod {
+    const pod = this.pods.get(name);
+    if (!pod) throw new Error(`no pod named ${name} (pods: ${[...this.pods.keys()].join(', ') || 'none'})`);
+    return pod;
+  }
+}
+
+/** Docker multiplexes a non-TTY container's stdout and stderr into 8-byte-headed frames. */
+export function demultiplex(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const stream = raw[offset];
+    if (stream !== 0 && stream !== 1 && stream !== 2) return raw.toString('utf8'); // not multiplexed (TTY)
+    const size = raw.readUInt32BE(offset + 4);
+    parts.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function lastLines(text: string, lines: number): string {
+  return text.replace(/\n$/, '').split('\n').slice(-lines).join('\n');
+}
+
+/** A container name people can read in `docker ps`; unique per lab and pod. */
+function containerName(labId: string, pod: string): string {
+  return `pinlab-${labId}-${pod}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,214 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../net/free-port.ts';
+import { waitForMcp } from './probe.ts';
+import type { BackendSpec, PodEvent, PodInfo, PodRuntime } from './runtime.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEMO = join(ROOT, 'app/demo-backend/main.ts');
+/** Where process pods leave pid files, so that a crashed lab's pods can be found and killed. */
+export const PID_ROOT = join(tmpdir(), 'pinlab-pods');
+const LOG_LINES = 500;
+
+interface Running {
+  info: PodInfo;
+  backend: BackendSpec;
+  port: number;
+  child: ChildProcess;
+  log: string[];
+  /** Set when the lab itself kills it, so the exit is not reported as a crash. */
+  expectedExit: string | null;
+}
+
+interface PidFile {
+  pid: number;
+  ownerPid: number;
+  pod: string;
+  /** The program the pod runs: checked against the process before killing it (pid reuse). */
+  command: string;
+}
+
+/** Pods as child processes on loopback ports: used when Docker is not reachable. */
+export class ProcessRuntime implements PodRuntime {
+  readonly kind = 'process';
+  private readonly labId: string;
+  private readonly pods = new Map<string, Running>();
+  private readonly listeners = new Set<(event: PodEvent) => void>();
+  private readonly pidDir: string;
+
+  constructor(options: { labId: string }) {
+    this.labId = options.labId;
+    this.pidDir = join(PID_ROOT, this.labId);
+  }
+
+  async removeOrphans(): Promise<number> {
+    let removed = 0;
+    let labs: string[];
+    try {
+      labs = readdirSync(PID_ROOT);
+    } catch {
+      return 0;
+    }
+    for (const lab of labs) {
+      const dir = join(PID_ROOT, lab);
+      let owned = false;
+      for (const file of readdirSync(dir)) {
+        let record: PidFile;
+        try {
+          record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as PidFile;
+        } catch {
+          rmSync(join(dir, file), { force: true });
+          continue;
+        }
+        if (alive(record.ownerPid)) {
+          owned = true;
+          continue;
+        }
+        if (alive(record.pid) && runs(record.pid, record.command)) {
+          process.kill(record.pid, 'SIGKILL');
+          removed++;
+        }
+        rmSync(join(dir, file), { force: true });
+      }
+      if (!owned) rmSync(dir, { recursive: true, force: true });
+    }
+    return removed;
+  }
+
+  async start(name: string, backend: BackendSpec): Promise<PodInfo> {
+    if (backend.kind === 'image') throw new Error(`pod ${name}: a Docker image backend needs the docker runtime (Docker is not in use)`);
+    const port = backend.kind === 'command' && backend.port ? backend.port : await freePort();
+    return this.launch(name, backend, port);
+  }
+
+  /** The pod stays listed as dead (its logs readable), as the Docker runtime does. */
+  async kill(name: string): Promise<void> {
+    await this.stop(this.get(name), 'killed');
+  }
+
+  async restart(name: string): Promise<PodInfo> {
+    const pod = this.get(name);
+    await this.stop(pod, 'restarted in place');
+    return this.launch(name, pod.backend, pod.port);
+  }
+
+  async pause(name: string): Promise<void> {
+    const pod = this.get(name);
+    pod.child.kill('SIGSTOP');
+    this.update(pod, 'paused', 'paused (SIGSTOP)');
+  }
+
+  async unpause(name: string): Promise<void> {
+    const pod = this.get(name);
+    pod.child.kill('SIGCONT');
+    this.update(pod, 'ready', 'unpaused (SIGCONT)');
+  }
+
+  async logs(name: string, lines = 100): Promise<string> {
+    return this.get(name).log.slice(-lines).join('\n');
+  }
+
+  list(): PodInfo[] {
+    return [...this.pods.values()].map((p) => ({ ...p.info }));
+  }
+
+  onEvent(listener: (event: PodEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pods.values()].map((pod) => this.stop(pod, 'lab stopped')));
+    this.pods.clear();
+    rmSync(this.pidDir, { recursive: true, force: true });
+  }
+
+  private async launch(name: string, backend: BackendSpec, port: number): Promise<PodInfo> {
+    if (backend.kind === 'image') throw new Error(`pod ${name}: the process runtime cannot run an image`);
+    const path = backend.kind === 'demo' ? '/mcp' : backend.path;
+    const command = backend.kind === 'demo' ? process.execPath : backend.command;
+    const args = backend.kind === 'demo'
+      ? [DEMO, '--host', '127.0.0.1', '--port', String(port), '--pod', name, '--session-lost', backend.sessionLost ?? '404']
+      : backend.args.map((a) => a.replaceAll('{port}', String(port)));
+    const env = { ...process.env, ...(backend.kind === 'demo' ? {} : backend.env), PORT: String(port), POD_NAME: name };
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pod: Running = {
+      info: { name, state: 'starting', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}${path}`, id: String(child.pid ?? ''), startedAt: Date.now() },
+      backend, port, child, log: [], expectedExit: null,
+    };
+    this.pods.set(name, pod);
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        pod.log.push(line);
+        if (pod.log.length > LOG_LINES) pod.log.shift();
+      });
+    }
+    let exited = false;
+    child.once('error', (error) => pod.log.push(`failed to start: ${error.message}`));
+    child.once('exit', (code, signal) => {
+      exited = true;
+      if (this.pods.get(name) !== pod) return;
+      this.update(pod, 'dead', pod.expectedExit ?? (signal ? `exited on ${signal}` : `exited with code ${code}`));
+    });
+    if (child.pid) this.writePidFile({ pid: child.pid, ownerPid: process.pid, pod: name, command: args[0] ?? command });
+    try {
+      await waitForMcp(pod.info.url, { isAlive: () => !exited });
+    } catch (error) {
+      await this.stop(pod, 'failed to start');
+      this.pods.delete(name);
+      throw new Error(`pod ${name} did not start: ${(error as Error).message}\n${pod.log.slice(-10).join('\n')}`, { cause: error });
+    }
+    this.update(pod, 'ready', 'started');
+    return { ...pod.info };
+  }
+
+  private async stop(pod: Running, reason: string): Promise<void> {
+    pod.expectedExit = reason;
+    const { child } = pod;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(join(this.pidDir, `${pod.info.name}.pid`), { force: true });
+  }
+
+  private update(pod: Running, state: PodInfo['state'], reason: string): void {
+    pod.info.state = state;
+    const event: PodEvent = { pod: pod.info.name, state, reason, at: Date.now() };
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private writePidFile(record: PidFile): void {
+    mkdirSync(this.pidDir, { recursive: true });
+    writeFileSync(join(this.pidDir, `${record.pod}.pid`), JSON.stringify(record));
+  }
+
+  private get(name: string): Running {
+    const pod = this.pods.get(name);
+    if (!pod) throw new Error(`no pod named ${name} (pods: ${[...this.pods.keys()].join(', ') || 'none'})`);
+    return pod;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Guards against pid reuse: only a process still running the pod's program is killed. */
+function runs(pid: number, command: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(command);
+  } catch {
+    return process.platform !== 'linux'; // no /proc: trust the pid file
+  }
+}
