@@ -1,0 +1,31 @@
+import type { ScenarioResult } from '../scenarios/run.ts';
+
+function mode(r: ScenarioResult): string {
+  return `store ${r.config.store}, pinning ${r.config.pinning}, recovery ${r.config.recovery ? 'on' : 'off'}, affinity ${r.config.affinity}`;
+}
+
+/** A scenario's verdict for a person. */
+export function formatVerdict(r: ScenarioResult): string {
+  const verdict = r.clientErrors === 0 ? 'PASS — no client saw an error' : `FAIL — ${r.clientErrors} client-visible error(s)`;
+  return [
+    `scenario ${r.scenario}: ${verdict}`,
+    `  lab: ${r.config.replicas} replica(s), ${r.config.pods} pod(s); ${mode(r)}`,
+    `  ${r.runtime}`,
+    `  requests ${r.requests}, client errors ${r.clientErrors}, recoveries ${r.recoveries}, state losses ${r.stateLosses}`,
+    `  latency p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms`,
+    ...r.errorSamples.map((e) => `  error: ${e}`),
+    '',
+  ].join('\n');
+}
+
+/** The matrix as one Markdown table. */
+export function formatMatrix(results: readonly ScenarioResult[]): string {
+  const header = ['scenario', 'store', 'pinning', 'recovery', 'requests', 'client errors', 'recoveries', 'state losses', 'p50 ms', 'p99 ms'];
+  const rows = results.map((r) => [
+    r.scenario, r.config.store, r.config.pinning, r.config.recovery ? 'on' : 'off', String(r.requests), String(r.clientErrors),
+    String(r.recoveries), String(r.stateLosses), String(r.latencyMs.p50), String(r.latencyMs.p99),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => `| ${row.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), ''].join('\n');
+}

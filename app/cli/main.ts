@@ -1,0 +1,125 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { LabConfigInput } from '../config.ts';
+import { Lab } from '../lab.ts';
+import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
+import { SCENARIOS } from '../scenarios/scenarios.ts';
+import { formatMatrix, formatVerdict } from './format.ts';
+
+function count(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+function onOff(value: string): boolean {
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  throw new InvalidArgumentError(`expected on or off, got "${value}"`);
+}
+
+interface LabFlags {
+  replicas: number;
+  pods: number;
+  runtime: 'docker' | 'process' | 'auto';
+  store: 'redis' | 'memory';
+  pinning: 'pod' | 'service';
+  recovery: boolean;
+  affinity: 'round-robin' | 'client-ip' | 'cookie' | 'session-hash';
+  clients: number;
+  json?: boolean;
+}
+
+/** The lab flags shared by `scenario`, `matrix` (and, later, `serve`). */
+function labOptions(command: Command, modeFlags = true): Command {
+  command
+    .addOption(new Option('--replicas <n>', 'proxy replicas').argParser(count(1, 16)).default(2))
+    .addOption(new Option('--pods <m>', 'backend pods').argParser(count(1, 32)).default(3))
+    .addOption(new Option('--runtime <kind>', 'where pods run').choices(['docker', 'process', 'auto']).default('auto'))
+    .addOption(new Option('--affinity <policy>', 'how the ingress spreads requests').choices(['round-robin', 'client-ip', 'cookie', 'session-hash']).default('round-robin'))
+    .addOption(new Option('--clients <k>', 'simulated MCP clients').argParser(count(1, 500)).default(8))
+    .option('--json', 'print one JSON object instead of a readable verdict');
+  if (modeFlags) {
+    command
+      .addOption(new Option('--store <kind>', 'session store').choices(['redis', 'memory']).default('redis'))
+      .addOption(new Option('--pinning <kind>', 'what a session record pins').choices(['pod', 'service']).default('pod'))
+      .addOption(new Option('--recovery <on|off>', 'transparent re-initialization').argParser(onOff).default(true, 'on'));
+  }
+  return command;
+}
+
+function labConfig(flags: LabFlags): LabConfigInput {
+  return {
+    replicas: flags.replicas, pods: flags.pods, runtime: flags.runtime, store: flags.store, pinning: flags.pinning,
+    recovery: flags.recovery, affinity: flags.affinity, ingressPort: 0,
+  };
+}
+
+/** What `--json` prints for a scenario: the issue's fields, nothing more. */
+function resultJson(result: ScenarioResult) {
+  return {
+    scenario: result.scenario,
+    config: { ...result.config, runtime: result.runtime },
+    requests: result.requests,
+    clientErrors: result.clientErrors,
+    recoveries: result.recoveries,
+    stateLosses: result.stateLosses,
+    latencyMs: result.latencyMs,
+  };
+}
+
+const program = new Command('pinlab')
+  .description('Pinlab: a lab for horizontally scaled MCP servers — proxy replicas, a session store and pods on this machine.')
+  .exitOverride();
+
+program.command('scenarios').description('list the scenarios').action(() => {
+  for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.description}\n`);
+});
+
+labOptions(program.command('scenario').argument('<name>', `one of: ${SCENARIOS.map((s) => s.name).join(', ')}`))
+  .description('start a lab, run traffic and one scenario\'s chaos, and print its verdict')
+  .action(async (name: string, flags: LabFlags) => {
+    if (!SCENARIOS.some((s) => s.name === name)) throw new InvalidArgumentError(`no scenario named "${name}" (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+    const result = await runScenario(name, labConfig(flags), { clients: flags.clients });
+    process.stdout.write(flags.json ? JSON.stringify(resultJson(result)) + '\n' : formatVerdict(result));
+  });
+
+labOptions(program.command('matrix'), false)
+  .description('run scenarios × {redis, memory} × {pod, service} × {recovery on, off} and print one table')
+  .addOption(new Option('--scenarios <names>', 'comma-separated scenarios (default: all)'))
+  .action(async (flags: LabFlags & { scenarios?: string }) => {
+    const names = flags.scenarios ? flags.scenarios.split(',').map((s) => s.trim()) : SCENARIOS.map((s) => s.name);
+    for (const name of names) if (!SCENARIOS.some((s) => s.name === name)) throw new InvalidArgumentError(`no scenario named "${name}"`);
+    const results: ScenarioResult[] = [];
+    for (const name of names) {
+      for (const store of ['redis', 'memory'] as const) {
+        for (const pinning of ['pod', 'service'] as const) {
+          for (const recovery of [true, false]) {
+            process.stderr.write(`  ${name}: store ${store}, pinning ${pinning}, recovery ${recovery ? 'on' : 'off'}…\n`);
+            results.push(await runScenario(name, labConfig({ ...flags, store, pinning, recovery }), { clients: flags.clients }));
+          }
+        }
+      }
+    }
+    process.stdout.write(flags.json ? JSON.stringify(results.map(resultJson)) + '\n' : formatMatrix(results));
+  });
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping the lab and removing its pods…\n`);
+    void Lab.stopAll().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  process.stderr.write(`pinlab: ${(error as Error).message}\n`);
+  await Lab.stopAll();
+  process.exit(1);
+}

@@ -1,0 +1,16 @@
+import type { ProxyEvent } from '../proxy-core/index.ts';
+import type { PodState } from './pods/runtime.ts';
+import type { ReplicaState } from './replicas/replica-set.ts';
+import type { CallRecord } from './traffic/traffic.ts';
+
+/** Everything that happens in a lab, as one stream: the UI and reports are built from it alone. */
+export type LabEvent =
+  | ProxyEvent
+  | { type: 'pod.changed'; at: number; pod: string; state: PodState; address: string | null; reason: string }
+  | { type: 'replica.changed'; at: number; replica: string; state: ReplicaState; reason: string }
+  | { type: 'redis.changed'; at: number; up: boolean; reason: string }
+  | { type: 'service.endpoints'; at: number; endpoints: string[] }
+  | ({ type: 'traffic.call' } & CallRecord)
+  | { type: 'lab.log'; at: number; level: 'info' | 'warn' | 'error'; message: string };
+
+export type LabEventType = LabEvent['type'];

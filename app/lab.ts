@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import { parseLabConfig, type LabConfig, type LabConfigInput } from './config.ts';
+import type { LabEvent } from './events.ts';
+import type { AffinityPolicy } from './ingress/affinity.ts';
+import { Ingress } from './ingress/ingress.ts';
+import { selectRuntime } from './pods/select.ts';
+import type { PodEvent, PodInfo, PodRuntime } from './pods/runtime.ts';
+import { EmbeddedRedis } from './redis/embedded.ts';
+import { ReplicaSet, type ReplicaInfo } from './replicas/replica-set.ts';
+import { Traffic, type TrafficOptions } from './traffic/traffic.ts';
+
+export interface LabOptions {
+  onEvent?: (event: LabEvent) => void;
+}
+
+/**
+ * One lab: embedded Redis, N proxy replicas behind an ingress, M pods behind a service,
+ * traffic and chaos. Plain Node: the desktop app, web mode and the CLI all drive this class.
+ */
+export class Lab {
+  /** Every lab of this process that has not stopped: stopped on SIGINT/SIGTERM by the CLIs. */
+  static readonly running = new Set<Lab>();
+  readonly id: string;
+  readonly config: LabConfig;
+  /** Which pod runtime is in use, and why (said plainly in the UI). */
+  runtimeNote = '';
+  ingressUrl = '';
+  private readonly emit: (event: LabEvent) => void;
+  private runtime!: PodRuntime;
+  private redis: EmbeddedRedis | null = null;
+  private replicas!: ReplicaSet;
+  private ingress!: Ingress;
+  private readonly traffic = new Traffic();
+  private nextPod = 1;
+  /** Pods the lab is restarting in place: their 'dead' is not a loss to replace. */
+  private readonly restarting = new Set<string>();
+  private stopped = false;
+  private readonly cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+  private constructor(config: LabConfig, options: LabOptions) {
+    this.id = randomBytes(4).toString('hex');
+    this.config = config;
+    this.emit = options.onEvent ?? (() => {});
+  }
+
+  /** Starts a lab; on any failure, whatever was started is stopped again. */
+  static async start(input: LabConfigInput, options: LabOptions = {}): Promise<Lab> {
+    const lab = new Lab(parseLabConfig(input), options);
+    Lab.running.add(lab);
+    try {
+      await lab.boot();
+    } catch (error) {
+      await lab.stop();
+      throw error;
+    }
+    return lab;
+  }
+
+  private async boot(): Promise<void> {
+    const { config } = this;
+    const selected = await selectRuntime(config.runtime, this.id);
+    this.runtime = selected.runtime;
+    this.runtimeNote = selected.note;
+    this.cleanups.push(() => this.runtime.close());
+    this.log('info', selected.note);
+    const orphans = await this.runtime.removeOrphans();
+    if (orphans > 0) this.log('info', `removed ${orphans} pod(s) left behind by a lab that crashed`);
+    const off = this.runtime.onEvent((event) => this.onPodEvent(event));
+    this.cleanups.push(off);
+
+    let redisUrl = config.redisUrl ?? '';
+    if (config.store === 'redis' && !config.redisUrl) {
+      this.redis = await EmbeddedRedis.start(config.keyPrefix);
+      this.cleanups.push(() => this.redis?.close());
+      redisUrl = this.redis.url;
+      this.emit({ type: 'redis.changed', at: Date.now(), up: true, reason: `embedded redis-server on ${redisUrl}` });
+    }
+
+    await Promise.all(Array.from({ length: config.pods }, () => this.startPod()));
+
+    this.replicas = new ReplicaSet(
+      {
+        backends: this.endpoints(), store: config.store, redisUrl, keyPrefix: config.keyPrefix, sessionTtl: 1800,
+        pinning: config.pinning, recovery: config.recovery, unknownSessionStatus: 404, maxBody: 4 * 1024 * 1024, storeRequired: false,
+      },
+      (event) => this.emit(event),
+      (message) => this.log('warn', message),
+    );
+    this.cleanups.push(() => this.replicas.close());
+    await this.replicas.scale(config.replicas);
+    for (const replica of this.replicas.list()) this.replicaChanged(replica, 'started');
+
+    this.ingress = new Ingress({
+      policy: config.affinity,
+      targets: () => this.replicas.live().map((r) => ({ id: r.id, origin: `http://127.0.0.1:${r.port}` })),
+      onRouted: () => {},
+    });
+    this.ingressUrl = await this.ingress.listen(config.ingressPort, config.ingressHost);
+    this.cleanups.push(() => this.ingress.close());
+    this.log('info', `lab ${this.id} ready: ingress ${this.ingressUrl}, ${config.replicas} replica(s), ${config.pods} pod(s), store ${config.store}`);
+  }
+
+  /** Stops everything the lab started: traffic, ingress, replicas, pods, Redis. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    Lab.running.delete(this);
+    await this.traffic.stop();
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        this.log('warn', `while stopping: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Stops every running lab of this process (for signal handlers). */
+  static async stopAll(): Promise<void> {
+    await Promise.all([...Lab.running].map((lab) => lab.stop()));
+  }
+
+  // --- what is running -----------------------------------------------------------------
+
+  pods(): PodInfo[] {
+    return this.runtime.list();
+  }
+
+  replicaList(): ReplicaInfo[] {
+    return this.replicas.list();
+  }
+
+  redisUrl(): string | null {
+    return this.redis?.url ?? this.config.redisUrl ?? null;
+  }
+
+  async redisStatus() {
+    return this.redis ? this.redis.status() : null;
+  }
+
+  // --- traffic -------------------------------------------------------------------------
+
+  startTraffic(options: Omit<TrafficOptions, 'url'>): void {
+    this.traffic.start({ ...options, url: this.ingressUrl }, (call) => this.emit({ type: 'traffic.call', ...call }));
+  }
+
+  stopTraffic(): Promise<void> {
+    return this.traffic.stop();
+  }
+
+  // --- chaos ---------------------------------------------------------------------------
+
+  async killPod(name: string): Promise<void> {
+    await this.runtime.kill(name);
+  }
+
+  async restartPod(name: string): Promise<void> {
+    this.restarting.add(name);
+    try {
+      await this.runtime.restart(name);
+    } finally {
+      this.restarting.delete(name);
+    }
+    this.scheduleEndpoints();
+  }
+
+  pausePod(name: string): Promise<void> {
+    return this.runtime.pause(name);
+  }
+
+  unpausePod(name: string): Promise<void> {
+    return this.runtime.unpause(name);
+  }
+
+  async scalePods(count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 1 || count > 32) throw new Error(`pods must be a whole number from 1 to 32, got ${count}`);
+    this.config.pods = count;
+    const live = this.runtime.list().filter((p) => p.state !== 'dead');
+    if (live.length < count) await Promise.all(Array.from({ length: count - live.length }, () => this.startPod()));
+    for (const pod of live.slice(count)) await this.runtime.kill(pod.name);
+  }
+
+  /**
+   * Restarts a replica as a rollout would: the ingress stops sending it requests, those
+   * under way finish (up to 2 s), then it goes — memory gone, open streams cut — and a new
+   * one starts on its port. `killReplica` is the crash, with nothing drained.
+   */
+  async restartReplica(id: string): Promise<void> {
+    const info = await this.replicas.restart(id, () => this.ingress.drain(id, 2000));
+    this.replicaChanged(info, 'restarted: memory gone, streams cut');
+  }
+
+  async killReplica(id: string): Promise<void> {
+    await this.replicas.kill(id);
+    this.replicaChanged(this.replicas.list().find((r) => r.id === id)!, 'killed');
+  }
+
+  async startReplica(id: string): Promise<void> {
+    this.replicaChanged(await this.replicas.start(id), 'started');
+  }
+
+  async scaleReplicas(count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`replicas must be a whole number from 1 to 16, got ${count}`);
+    this.config.replicas = count;
+    await this.replicas.scale(count);
+  }
+
+  async stopRedis(): Promise<void> {
+    await this.ownRedis().stop();
+    this.emit({ type: 'redis.changed', at: Date.now(), up: false, reason: 'stopped' });
+  }
+
+  async startRedis(): Promise<void> {
+    await this.ownRedis().start();
+    this.emit({ type: 'redis.changed', at: Date.now(), up: true, reason: 'started (empty: no persistence)' });
+  }
+
+  async flushRedis(): Promise<number> {
+    const removed = await this.ownRedis().flush();
+    this.log('info', `flushed ${removed} key(s) from Redis`);
+    return removed;
+  }
+
+  setAffinity(policy: AffinityPolicy): void {
+    this.config.affinity = policy;
+    this.ingress.policy = policy;
+  }
+
+  setPinning(pinning: 'pod' | 'service'): void {
+    this.config.pinning = pinning;
+    this.replicas.configure({ pinning });
+  }
+
+  setRecovery(recovery: boolean): void {
+    this.config.recovery = recovery;
+    this.replicas.configure({ recovery });
+  }
+
+  // --- internals -----------------------------------------------------------------------
+
+  private async startPod(): Promise<PodInfo> {
+    const name = `pod-${this.nextPod++}`;
+    const info = await this.runtime.start(name, this.config.backend);
+    this.scheduleEndpoints();
+    return info;
+  }
+
+  private onPodEvent(event: PodEvent): void {
+    const info = this.runtime.list().find((p) => p.name === event.pod);
+    this.emit({ type: 'pod.changed', at: event.at, pod: event.pod, state: event.state, address: info?.address ?? null, reason: event.reason });
+    if (event.state !== 'dead' || this.restarting.has(event.pod) || this.stopped) return;
+    this.scheduleEndpoints();
+    // The controller: keep M pods, a replacement at a new address.
+    const live = this.runtime.list().filter((p) => p.state !== 'dead').length;
+    if (this.config.replacePods && live < this.config.pods) {
+      this.startPod().catch((error: Error) => this.log('error', `could not replace ${event.pod}: ${error.message}`));
+    }
+  }
+
+  /** The service's endpoints reach the replicas after the propagation delay (kube-proxy lag). */
+  private scheduleEndpoints(): void {
+    const apply = () => {
+      if (this.stopped || !this.replicas) return;
+      const endpoints = this.endpoints();
+      this.replicas.setBackends(endpoints);
+      this.emit({ type: 'service.endpoints', at: Date.now(), endpoints });
+    };
+    if (this.config.propagationDelayMs === 0) apply();
+    else setTimeout(apply, this.config.propagationDelayMs).unref();
+  }
+
+  private endpoints(): string[] {
+    return this.runtime.list().filter((p) => p.state !== 'dead' && p.state !== 'starting').map((p) => p.url);
+  }
+
+  private replicaChanged(info: ReplicaInfo, reason: string): void {
+    this.emit({ type: 'replica.changed', at: Date.now(), replica: info.id, state: info.state, reason });
+  }
+
+  private ownRedis(): EmbeddedRedis {
+    if (!this.redis) throw new Error(this.config.store === 'memory' ? 'the lab uses the memory store: there is no Redis to break' : 'the lab does not own an external Redis: stop it yourself');
+    return this.redis;
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.emit({ type: 'lab.log', at: Date.now(), level, message });
+  }
+}

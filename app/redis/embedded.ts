@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { RedisMemoryServer } from 'redis-memory-server';
+
+export interface RedisStatus {
+  up: boolean;
+  url: string;
+  /** Keys under the lab's prefix; null while Redis is down. */
+  keys: number | null;
+}
+
+/** The machine's `redis-server`: redis-memory-server's own download cannot work offline. */
+export function systemRedisBinary(): string {
+  if (process.env.REDISMS_SYSTEM_BINARY) return process.env.REDISMS_SYSTEM_BINARY;
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('redis-server is not installed: install it (apt-get install redis-server, brew install redis) or give the lab an external Redis URL');
+  }
+}
+
+/**
+ * The lab's Redis: a real redis-server on a free loopback port, owned by the lab. Stop and
+ * start keep the port, so replicas reconnect to the same URL (with the data gone, as a
+ * Redis without persistence restarts).
+ */
+export class EmbeddedRedis {
+  readonly url: string;
+  private readonly server: RedisMemoryServer;
+  private readonly admin: Redis;
+  private readonly prefix: string;
+  private up = true;
+
+  private constructor(server: RedisMemoryServer, url: string, prefix: string) {
+    this.server = server;
+    this.url = url;
+    this.prefix = prefix;
+    this.admin = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 250 });
+    this.admin.on('error', () => {});
+  }
+
+  static async start(prefix: string): Promise<EmbeddedRedis> {
+    const server = await RedisMemoryServer.create({ binary: { systemBinary: systemRedisBinary() } });
+    const redis = new EmbeddedRedis(server, `redis://127.0.0.1:${await server.getPort()}`, prefix);
+    await redis.admin.connect();
+    return redis;
+  }
+
+  async stop(): Promise<void> {
+    this.up = false;
+    await this.server.stop();
+  }
+
+  async start(): Promise<void> {
+    await this.server.start();
+    this.up = true;
+  }
+
+  /** Removes every session record: what a Redis restart without persistence does, without the outage. */
+  async flush(): Promise<number> {
+    let removed = 0;
+    for await (const keys of this.admin.scanStream({ match: `${this.prefix}*`, count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length) removed += await this.admin.del(...keys);
+    }
+    return removed;
+  }
+
+  async status(): Promise<RedisStatus> {
+    if (!this.up) return { up: false, url: this.url, keys: null };
+    try {
+      let keys = 0;
+      for await (const batch of this.admin.scanStream({ match: `${this.prefix}session:*`, count: 1000 }) as AsyncIterable<string[]>) keys += batch.length;
+      return { up: true, url: this.url, keys };
+    } catch {
+      return { up: false, url: this.url, keys: null };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.admin.disconnect();
+    if (this.up) await this.server.stop();
+    this.up = false;
+  }
+}

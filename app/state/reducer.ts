@@ -1,0 +1,152 @@
+import type { LabEvent } from '../events.ts';
+import type { LabSnapshot, PodView, SeriesPoint } from './snapshot.ts';
+import { RECENT_EVENTS, SERIES_SECONDS } from './snapshot.ts';
+
+// Latency histogram: bucket i holds calls up to 0.1 ms × 1.25^i (about 0.1 ms … 60 s).
+const BUCKETS = 60;
+const bucketOf = (ms: number) => Math.min(BUCKETS - 1, Math.max(0, Math.ceil(Math.log(Math.max(ms, 0.1) / 0.1) / Math.log(1.25))));
+const upperOf = (i: number) => 0.1 * 1.25 ** i;
+
+/**
+ * Applies one lab event to a snapshot and returns the next one. Pure: the input is never
+ * changed, untouched parts are shared, so a view can compare references to know what moved.
+ */
+export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
+  const next: LabSnapshot = { ...state, version: state.version + 1 };
+  switch (event.type) {
+    case 'pod.changed': {
+      const pod = state.pods[event.pod] ?? { name: event.pod, state: event.state, address: null, reason: '', sessions: 0, requests: 0 };
+      next.pods = { ...state.pods, [event.pod]: { ...pod, state: event.state, address: event.address ?? pod.address, reason: event.reason } };
+      break;
+    }
+    case 'replica.changed': {
+      const replica = state.replicas[event.replica] ?? { id: event.replica, state: event.state, reason: '', requests: 0 };
+      next.replicas = { ...state.replicas, [event.replica]: { ...replica, state: event.state, reason: event.reason } };
+      break;
+    }
+    case 'redis.changed':
+      next.redis = { up: event.up, reason: event.reason };
+      break;
+    case 'service.endpoints':
+      next.endpoints = event.endpoints;
+      break;
+    case 'session.created':
+      next.sessions = {
+        ...state.sessions,
+        [event.sessionId]: {
+          id: event.sessionId, backendSessionId: event.backendSessionId, pod: event.pod, lastReplica: event.replicaId, client: null,
+          requests: 0, reinits: 0, counter: null, stateLost: 0, deleted: false,
+        },
+      };
+      next.pods = repin(state.pods, null, event.pod);
+      break;
+    case 'session.deleted': {
+      const session = state.sessions[event.sessionId];
+      if (session) {
+        next.sessions = { ...state.sessions, [event.sessionId]: { ...session, deleted: true } };
+        next.pods = repin(state.pods, session.pod, null);
+      }
+      break;
+    }
+    case 'recovery.done': {
+      if (!event.reused) next.totals = { ...state.totals, recoveries: state.totals.recoveries + 1 };
+      const session = state.sessions[event.sessionId];
+      if (session && session.pod !== event.toPod) {
+        next.sessions = { ...state.sessions, [event.sessionId]: { ...session, pod: event.toPod, reinits: event.generation, lastReplica: event.replicaId } };
+        next.pods = repin(state.pods, session.pod, event.toPod);
+      }
+      break;
+    }
+    case 'request.routed':
+      return routed(next, state, event);
+    case 'traffic.call':
+      return called(next, state, event);
+    default:
+      break;
+  }
+  next.recent = appendBounded(state.recent, event, RECENT_EVENTS);
+  return next;
+}
+
+/** Applies many events (a backlog) at once. */
+export function reduceAll(state: LabSnapshot, events: readonly LabEvent[]): LabSnapshot {
+  return events.reduce(reduce, state);
+}
+
+function routed(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, { type: 'request.routed' }>): LabSnapshot {
+  const replica = state.replicas[event.replicaId];
+  if (replica) next.replicas = { ...state.replicas, [event.replicaId]: { ...replica, requests: replica.requests + 1 } };
+  const session = event.sessionId ? state.sessions[event.sessionId] : undefined;
+  if (session) next.sessions = { ...state.sessions, [session.id]: { ...session, requests: session.requests + 1, lastReplica: event.replicaId } };
+  const podName = event.pod ? podNameAt(state.pods, event.pod) : undefined;
+  const pod = podName ? state.pods[podName] : undefined;
+  if (pod) next.pods = { ...state.pods, [pod.name]: { ...pod, requests: pod.requests + 1 } };
+  return next;
+}
+
+function called(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, { type: 'traffic.call' }>): LabSnapshot {
+  next.totals = {
+    ...state.totals,
+    calls: state.totals.calls + 1,
+    clientErrors: state.totals.clientErrors + (event.ok ? 0 : 1),
+    stateLosses: state.totals.stateLosses + (event.stateLost ? 1 : 0),
+  };
+  const session = event.sessionId ? state.sessions[event.sessionId] : undefined;
+  if (session) {
+    next.sessions = {
+      ...state.sessions,
+      [session.id]: { ...session, client: event.client, counter: event.count ?? session.counter, stateLost: session.stateLost + (event.stateLost ? 1 : 0) },
+    };
+  }
+  // The per-second series: close the open second when a call lands in a later one.
+  const t = Math.floor(event.at / 1000);
+  let open = state.open;
+  let series = state.series;
+  if (open && open.t !== t) {
+    series = appendBounded(series, close(open), SERIES_SECONDS);
+    open = null;
+  }
+  const buckets = open ? open.buckets.slice() : new Array<number>(BUCKETS).fill(0);
+  buckets[bucketOf(event.latencyMs)]!++;
+  next.open = { t, calls: (open?.calls ?? 0) + 1, errors: (open?.errors ?? 0) + (event.ok ? 0 : 1), buckets };
+  next.series = series;
+  if (!event.ok || event.stateLost) next.recent = appendBounded(state.recent, event, RECENT_EVENTS);
+  return next;
+}
+
+function close(open: NonNullable<LabSnapshot['open']>): SeriesPoint {
+  const quantile = (q: number) => {
+    const target = q * open.calls;
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += open.buckets[i]!;
+      if (seen >= target) return Math.round(upperOf(i) * 100) / 100;
+    }
+    return Math.round(upperOf(BUCKETS - 1) * 100) / 100;
+  };
+  return { t: open.t, calls: open.calls, errors: open.errors, p50: quantile(0.5), p99: quantile(0.99) };
+}
+
+/** Moves one session's pin from one pod (by address) to another in the pod counts. */
+function repin(pods: Record<string, PodView>, from: string | null, to: string | null): Record<string, PodView> {
+  let next = pods;
+  for (const [address, delta] of [[from, -1], [to, 1]] as const) {
+    const name = address ? podNameAt(next, address) : undefined;
+    const pod = name ? next[name] : undefined;
+    if (pod) next = { ...next, [pod.name]: { ...pod, sessions: Math.max(0, pod.sessions + delta) } };
+  }
+  return next;
+}
+
+function podNameAt(pods: Record<string, PodView>, address: string): string | undefined {
+  for (const name in pods) if (pods[name]!.address === address && pods[name]!.state !== 'dead') return name;
+  for (const name in pods) if (pods[name]!.address === address) return name;
+  return undefined;
+}
+
+function appendBounded<T>(list: readonly T[], item: T, max: number): T[] {
+  const next = list.length >= max ? list.slice(list.length - max + 1) : list.slice();
+  next.push(item);
+  return next;
+}
+

@@ -1,0 +1,113 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+
+export interface TrafficOptions {
+  /** The ingress URL. */
+  url: string;
+  clients: number;
+  /** Calls per second, per client. */
+  rate: number;
+}
+
+/** One tool call of one simulated client, as the lab records it. */
+export interface CallRecord {
+  at: number;
+  client: string;
+  /** The client session id the call used (null when no session could be opened). */
+  sessionId: string | null;
+  ok: boolean;
+  latencyMs: number;
+  /** HTTP status of a failed call, when the transport said one. */
+  status: number | null;
+  /** JSON-RPC error code of a failed call, when there was one. */
+  rpcCode: number | null;
+  error: string | null;
+  /** The session's counter after the call. */
+  count: number | null;
+  /** The counter went back: the session's state was lost (re-initialized on a new pod). */
+  stateLost: boolean;
+}
+
+/**
+ * K simulated clients on the official SDK, each with its own session, calling `counter` at
+ * a set rate. A counter that goes back is a state loss; an error is client-visible. A
+ * client told its session is gone (404) starts a new one, as spec-following clients do.
+ */
+export class Traffic {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly clients = new Set<Client>();
+
+  start(options: TrafficOptions, onCall: (call: CallRecord) => void): void {
+    if (this.running) throw new Error('traffic is already running: stop it first');
+    this.running = true;
+    this.loops = Array.from({ length: options.clients }, (_, i) => this.client(`client-${i + 1}`, options, onCall));
+  }
+
+  get active(): boolean {
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+    this.loops = [];
+  }
+
+  private async client(name: string, options: TrafficOptions, onCall: (call: CallRecord) => void): Promise<void> {
+    const interval = 1000 / options.rate;
+    // Spread the clients' first calls over one interval instead of all at once.
+    await sleep(Math.random() * interval);
+    let session: { client: Client; transport: StreamableHTTPClientTransport } | null = null;
+    let last: number | null = null;
+    while (this.running) {
+      const started = performance.now();
+      const record: CallRecord = {
+        at: Date.now(), client: name, sessionId: null, ok: false, latencyMs: 0, status: null, rpcCode: null, error: null, count: null, stateLost: false,
+      };
+      try {
+        if (!session) {
+          session = await this.connect(name, options.url);
+          last = null;
+        }
+        record.sessionId = session.transport.sessionId ?? null;
+        const result = await session.client.callTool({ name: 'counter', arguments: {} });
+        if (result.isError) throw new Error(`tool error: ${JSON.stringify(result.content)}`);
+        const count = (result.structuredContent as { count?: number } | undefined)?.count ?? null;
+        record.ok = true;
+        record.count = count;
+        record.stateLost = last !== null && count !== null && count <= last;
+        last = count;
+      } catch (error) {
+        record.error = error instanceof Error ? error.message : String(error);
+        if (error instanceof StreamableHTTPError) record.status = error.code ?? null;
+        if (error instanceof McpError) record.rpcCode = error.code;
+        if (record.status === 404 || record.rpcCode === -32001 || !record.sessionId) {
+          await this.disconnect(session);
+          session = null;
+        }
+      }
+      record.latencyMs = performance.now() - started;
+      if (this.running || record.ok) onCall(record);
+      const wait = interval - (performance.now() - started);
+      if (wait > 0 && this.running) await sleep(wait);
+    }
+    await this.disconnect(session);
+  }
+
+  private async connect(name: string, url: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+    const transport = new StreamableHTTPClientTransport(new URL(url));
+    const client = new Client({ name: `pinlab-${name}`, version: '0.1.0' });
+    await client.connect(transport);
+    this.clients.add(client);
+    return { client, transport };
+  }
+
+  private async disconnect(session: { client: Client; transport: StreamableHTTPClientTransport } | null): Promise<void> {
+    if (!session) return;
+    this.clients.delete(session.client);
+    await session.client.close().catch(() => {});
+  }
+}
