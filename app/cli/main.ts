@@ -80,7 +80,7 @@ program.command('scenarios').description('list the scenarios').action(() => {
 labOptions(program.command('scenario').argument('<name>', `one of: ${SCENARIOS.map((s) => s.name).join(', ')}`))
   .description('start a lab, run traffic and one scenario\'s chaos, and print its verdict')
   .action(async (name: string, flags: LabFlags) => {
-    if (!SCENARIOS.some((s) => s.name === name)) throw new InvalidArgumentError(`no scenario named "${name}" (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+    if (!SCENARIOS.some((s) => s.name === name)) program.error(`error: no scenario named "${name}" (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`, { exitCode: 2 });
     const result = await runScenario(name, labConfig(flags), { clients: flags.clients });
     process.stdout.write(flags.json ? JSON.stringify(resultJson(result)) + '\n' : formatVerdict(result));
   });
@@ -90,7 +90,9 @@ labOptions(program.command('matrix'), false)
   .addOption(new Option('--scenarios <names>', 'comma-separated scenarios (default: all)'))
   .action(async (flags: LabFlags & { scenarios?: string }) => {
     const names = flags.scenarios ? flags.scenarios.split(',').map((s) => s.trim()) : SCENARIOS.map((s) => s.name);
-    for (const name of names) if (!SCENARIOS.some((s) => s.name === name)) throw new InvalidArgumentError(`no scenario named "${name}"`);
+    for (const name of names) {
+      if (!SCENARIOS.some((s) => s.name === name)) program.error(`error: option '--scenarios <names>': no scenario named "${name}"`, { exitCode: 2 });
+    }
     const results: ScenarioResult[] = [];
     for (const name of names) {
       for (const store of ['redis', 'memory'] as const) {
