@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseLabConfig, type LabConfig, type LabConfigInput } from './config.ts';
 import type { LabEvent } from './events.ts';
 import type { AffinityPolicy } from './ingress/affinity.ts';
@@ -134,11 +135,28 @@ export class Lab {
     return this.redis?.url ?? this.config.redisUrl ?? null;
   }
 
+  /** What a bug report should say the lab ran on. */
+  async versions(): Promise<Record<string, string>> {
+    const read = (path: string) => (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
+    return {
+      pinlab: read('../package.json'),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      '@modelcontextprotocol/sdk': read('../node_modules/@modelcontextprotocol/sdk/package.json'),
+      redis: this.redis ? ((await this.redis.version()) ?? 'down') : this.config.store === 'redis' ? 'external' : 'not used (memory store)',
+      pods: this.runtimeNote,
+    };
+  }
+
   async redisStatus() {
     return this.redis ? this.redis.status() : null;
   }
 
   // --- traffic -------------------------------------------------------------------------
+
+  get trafficRunning(): boolean {
+    return this.traffic.active;
+  }
 
   startTraffic(options: Omit<TrafficOptions, 'url'>): void {
     this.traffic.start({ ...options, url: this.ingressUrl }, (call) => this.emit({ type: 'traffic.call', ...call }));

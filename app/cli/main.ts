@@ -3,6 +3,7 @@ import type { LabConfigInput } from '../config.ts';
 import { Lab } from '../lab.ts';
 import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
 import { SCENARIOS } from '../scenarios/scenarios.ts';
+import { buildReport, writeReport } from '../report/report.ts';
 import { formatMatrix, formatVerdict } from './format.ts';
 
 function count(min: number, max: number) {
@@ -105,6 +106,18 @@ labOptions(program.command('matrix'), false)
       }
     }
     process.stdout.write(flags.json ? JSON.stringify(results.map(resultJson)) + '\n' : formatMatrix(results));
+  });
+
+labOptions(program.command('report'))
+  .description('run a scenario and write a Markdown + JSON bug report of it (versions, config, timeline, session traces)')
+  .addOption(new Option('--scenario <name>', 'the scenario to run').default('pod-kill'))
+  .addOption(new Option('--out <dir>', 'where to write pinlab-report.md and pinlab-report.json').default('pinlab-report'))
+  .action(async (flags: LabFlags & { scenario: string; out: string }) => {
+    if (!SCENARIOS.some((s) => s.name === flags.scenario)) program.error(`error: option '--scenario <name>': no scenario named "${flags.scenario}"`, { exitCode: 2 });
+    const result = await runScenario(flags.scenario, labConfig(flags), { clients: flags.clients });
+    const report = buildReport({ title: `scenario ${flags.scenario}`, config: result.config, runtimeNote: result.runtime, versions: result.versions, events: result.events });
+    const paths = await writeReport(flags.out, report);
+    process.stdout.write(flags.json ? JSON.stringify(paths) + '\n' : `${formatVerdict(result)}report: ${paths.markdown}\n        ${paths.json}\n`);
   });
 
 let stopping = false;

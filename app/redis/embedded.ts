@@ -76,6 +76,15 @@ export class EmbeddedRedis {
     }
   }
 
+  /** `redis_version` of the server, or null while it is down. */
+  async version(): Promise<string | null> {
+    try {
+      return /redis_version:(\S+)/.exec(await this.admin.info('server'))?.[1] ?? null;
+    } catch {
+      return null;
+    }
+  }
+
   async close(): Promise<void> {
     this.admin.disconnect();
     if (this.up) await this.server.stop();

@@ -9,6 +9,9 @@ export interface ScenarioResult extends Verdict {
   scenario: string;
   config: LabConfig;
   runtime: string;
+  versions: Record<string, string>;
+  /** Everything that happened, for a report. */
+  events: LabEvent[];
 }
 
 export interface ScenarioRunOptions {
@@ -30,13 +33,15 @@ export async function runScenario(name: string, config: LabConfigInput, options:
       options.onEvent?.(event);
     },
   });
+  let versions: Record<string, string> = {};
   try {
     lab.startTraffic({ clients: options.clients ?? 8, rate: options.rate ?? 5 });
     await sleep(options.warmupMs ?? 2000);
     await scenario.run({ lab, events: () => events, settle: (ms) => sleep(ms) });
     await lab.stopTraffic();
+    versions = await lab.versions();
   } finally {
     await lab.stop();
   }
-  return { scenario: name, config: lab.config, runtime: lab.runtimeNote, ...verdictOf(events) };
+  return { scenario: name, config: lab.config, runtime: lab.runtimeNote, versions, events, ...verdictOf(events) };
 }

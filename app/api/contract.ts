@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { labConfigSchema } from '../config.ts';
+import type { LabEvent } from '../events.ts';
+import type { PodInfo } from '../pods/runtime.ts';
+import type { ReplicaInfo } from '../replicas/replica-set.ts';
+import type { Verdict } from '../scenarios/verdict.ts';
+import type { LabSnapshot } from '../state/snapshot.ts';
+
+/** What a running lab is, for a client that just connected. */
+export interface LabStatus {
+  id: string;
+  ingressUrl: string;
+  runtime: string;
+  config: z.output<typeof labConfigSchema>;
+  pods: PodInfo[];
+  replicas: ReplicaInfo[];
+  traffic: boolean;
+}
+
+const pod = z.object({ pod: z.string().regex(/^pod-\d+$/, 'a pod name such as pod-1') });
+const replica = z.object({ replica: z.string().regex(/^replica-\d+$/, 'a replica name such as replica-1') });
+const none = z.undefined().or(z.object({}).strict());
+
+/**
+ * Every command the lab takes: its arguments' schema (checked at every boundary: IPC, HTTP,
+ * CLI) and its result type. Electron's preload and web mode are generated from this one map.
+ */
+export const commandArgs = {
+  'lab.start': labConfigSchema.partial().optional(),
+  'lab.stop': none,
+  'lab.status': none,
+  'snapshot.get': none,
+  'pod.kill': pod,
+  'pod.restart': pod,
+  'pod.pause': pod,
+  'pod.unpause': pod,
+  'pods.scale': z.object({ count: z.number().int().min(1).max(32) }),
+  'replica.restart': replica,
+  'replica.kill': replica,
+  'replica.start': replica,
+  'replicas.scale': z.object({ count: z.number().int().min(1).max(16) }),
+  'redis.stop': none,
+  'redis.start': none,
+  'redis.flush': none,
+  'switch.affinity': z.object({ policy: z.enum(['round-robin', 'client-ip', 'cookie', 'session-hash']) }),
+  'switch.pinning': z.object({ pinning: z.enum(['pod', 'service']) }),
+  'switch.recovery': z.object({ on: z.boolean() }),
+  'traffic.start': z.object({ clients: z.number().int().min(1).max(500), rate: z.number().min(0.1).max(100) }),
+  'traffic.stop': none,
+  'scenario.run': z.object({ name: z.string() }),
+  'report.export': z.object({ dir: z.string().min(1).optional() }).optional(),
+} as const;
+
+export interface CommandResults {
+  'lab.start': LabStatus;
+  'lab.stop': null;
+  'lab.status': LabStatus | null;
+  'snapshot.get': LabSnapshot;
+  'pod.kill': null;
+  'pod.restart': null;
+  'pod.pause': null;
+  'pod.unpause': null;
+  'pods.scale': null;
+  'replica.restart': null;
+  'replica.kill': null;
+  'replica.start': null;
+  'replicas.scale': null;
+  'redis.stop': null;
+  'redis.start': null;
+  'redis.flush': { removed: number };
+  'switch.affinity': null;
+  'switch.pinning': null;
+  'switch.recovery': null;
+  'traffic.start': null;
+  'traffic.stop': null;
+  'scenario.run': Verdict & { scenario: string };
+  'report.export': { markdown: string; json: string };
+}
+
+export type Command = keyof typeof commandArgs;
+export type CommandArgs<C extends Command> = z.input<(typeof commandArgs)[C]>;
+export type CommandResult<C extends Command> = CommandResults[C];
+
+/** Every answer is a result or an error a person can act on; never a thrown exception across the boundary. */
+export type Reply<C extends Command> = { result: CommandResult<C> } | { error: { message: string } };
+
+/** What the lab pushes to its clients: events in batches, in order. */
+export interface LabPush {
+  events: LabEvent[];
+}

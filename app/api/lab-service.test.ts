@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LabEvent } from '../events.ts';
+import { LabService } from './lab-service.ts';
+
+describe('the lab behind the typed API', () => {
+  const service = new LabService({ runtime: 'process', ingressPort: 0 });
+  const pushed: LabEvent[] = [];
+  service.subscribe((batch) => pushed.push(...batch));
+  let dir = '';
+  afterAll(async () => {
+    await service.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers bad commands and arguments with an error a person can act on', async () => {
+    expect(await service.invoke('pod.kill', { pod: 'x' })).toEqual({ error: { message: 'pod.kill: pod: a pod name such as pod-1' } });
+    expect(await service.invoke('pods.scale', { count: 99 })).toMatchObject({ error: { message: expect.stringMatching(/^pods.scale: count: .*32/) } });
+    expect(await service.invoke('pod.kill', { pod: 'pod-1' })).toEqual({ error: { message: 'no lab is running: start one first (lab.start)' } });
+    expect(await service.invoke('nope' as 'lab.stop')).toEqual({ error: { message: 'unknown command "nope"' } });
+    expect(await service.invoke('lab.start', { replicas: 0 })).toMatchObject({ error: { message: expect.stringMatching(/replicas/) } });
+  });
+
+  it('starts a lab, keeps its snapshot from events, runs chaos and a scenario, exports a report', async () => {
+    const started = await service.invoke('lab.start', { replicas: 2, pods: 2 });
+    if ('error' in started) throw new Error(started.error.message);
+    expect(started.result.pods.map((p) => p.state)).toEqual(['ready', 'ready']);
+    expect(started.result.ingressUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+
+    const verdict = await service.invoke('scenario.run', { name: 'pod-kill' });
+    if ('error' in verdict) throw new Error(verdict.error.message);
+    expect(verdict.result).toMatchObject({ scenario: 'pod-kill', clientErrors: 0 });
+    expect(verdict.result.requests).toBeGreaterThan(0);
+
+    const snapshot = await service.invoke('snapshot.get');
+    if ('error' in snapshot) throw new Error(snapshot.error.message);
+    const pods = Object.values(snapshot.result.pods);
+    expect(pods.filter((p) => p.state === 'dead')).toHaveLength(1);
+    expect(pods.filter((p) => p.state === 'ready')).toHaveLength(2);
+    expect(Object.keys(snapshot.result.replicas)).toEqual(['replica-1', 'replica-2']);
+    expect(snapshot.result.totals.calls).toBe(verdict.result.requests);
+    expect(pushed.length, 'events were pushed to subscribers').toBeGreaterThan(0);
+    expect(pushed.some((e) => e.type === 'recovery.done')).toBe(true);
+
+    dir = await mkdtemp(join(tmpdir(), 'pinlab-report-test-'));
+    const report = await service.invoke('report.export', { dir });
+    if ('error' in report) throw new Error(report.error.message);
+    const markdown = await readFile(report.result.markdown, 'utf8');
+    expect(markdown).toMatch(/^# Pinlab report/);
+    expect(markdown).toMatch(/re-initialized on 127\.0\.0\.1:\d+ in [\d.]+ ms/);
+    expect(markdown).toMatch(/- @modelcontextprotocol\/sdk: \d+\.\d+\.\d+/);
+    const json = JSON.parse(await readFile(report.result.json, 'utf8'));
+    expect(json.verdict.clientErrors).toBe(0);
+    expect(json.sessions.length).toBeGreaterThan(0);
+
+    expect(await service.invoke('lab.start', {})).toEqual({ error: { message: 'a lab is already running: stop it first' } });
+    expect(await service.invoke('lab.stop')).toEqual({ result: null });
+    expect(await service.invoke('lab.status')).toEqual({ result: null });
+  });
+});

@@ -1,0 +1,180 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LabConfig } from '../config.ts';
+import type { LabEvent } from '../events.ts';
+import { verdictOf, type Verdict } from '../scenarios/verdict.ts';
+import { reduceAll } from '../state/reducer.ts';
+import { emptySnapshot } from '../state/snapshot.ts';
+
+export interface ReportInput {
+  title: string;
+  config: LabConfig;
+  runtimeNote: string;
+  versions: Record<string, string>;
+  events: readonly LabEvent[];
+}
+
+/** The JSON half of a bug report: everything, machine-readable. */
+export interface ReportJson {
+  title: string;
+  createdAt: string;
+  versions: Record<string, string>;
+  config: LabConfig;
+  runtime: string;
+  verdict: Verdict;
+  timeline: TimelineEntry[];
+  sessions: SessionTrace[];
+}
+
+export interface TimelineEntry {
+  /** Milliseconds since the first event. */
+  t: number;
+  type: LabEvent['type'];
+  text: string;
+}
+
+export interface SessionTrace {
+  sessionId: string;
+  client: string | null;
+  pod: string | null;
+  requests: number;
+  reinits: number;
+  errors: number;
+  steps: TimelineEntry[];
+}
+
+/** Lab events worth a line in a story; single requests and calls are summed up instead. */
+function describe(event: LabEvent): string | null {
+  switch (event.type) {
+    case 'pod.changed': return `${event.pod} ${event.state}${event.address ? ` (${event.address})` : ''}: ${event.reason}`;
+    case 'replica.changed': return `${event.replica} ${event.state}: ${event.reason}`;
+    case 'redis.changed': return `Redis ${event.up ? 'up' : 'down'}: ${event.reason}`;
+    case 'service.endpoints': return `service endpoints: ${event.endpoints.join(', ') || 'none'}`;
+    case 'session.created': return `session ${event.sessionId} created on ${event.pod} via ${event.replicaId} (backend session ${event.backendSessionId}, pinning ${event.pinning})`;
+    case 'session.deleted': return `session ${event.sessionId} deleted via ${event.replicaId} (pod ${event.pod} answered ${event.podStatus ?? 'nothing: gone'})`;
+    case 'session.unknown': return `unknown session ${event.sessionId} at ${event.replicaId}: answered ${event.status}`;
+    case 'recovery.started': return `session ${event.sessionId} lost ${event.fromPod} (${event.cause}) at ${event.replicaId}`;
+    case 'recovery.done': return event.reused
+      ? `session ${event.sessionId} reuses ${event.toPod}, re-initialized by another request or replica (${event.durationMs.toFixed(1)} ms)`
+      : `session ${event.sessionId} re-initialized on ${event.toPod} in ${event.durationMs.toFixed(1)} ms (generation ${event.generation}) → request replayed`;
+    case 'recovery.failed': return `session ${event.sessionId} could not be re-initialized after ${event.cause}: ${event.reason}`;
+    case 'store.error': return `${event.replicaId}: store ${event.operation} failed: ${event.message}`;
+    case 'store.restored': return `${event.replicaId}: store back, ${event.flushed} record(s) written back`;
+    case 'traffic.call': return event.ok ? (event.stateLost ? `${event.client}: counter went back to ${event.count} (state lost)` : null) : `${event.client}: call failed (${event.status ?? event.rpcCode ?? '?'}): ${event.error}`;
+    case 'lab.log': return `${event.level}: ${event.message}`;
+    case 'request.routed': return null;
+  }
+}
+
+function sessionOf(event: LabEvent): string | null {
+  return 'sessionId' in event && typeof event.sessionId === 'string' ? event.sessionId : null;
+}
+
+export function buildReport(input: ReportInput): { json: ReportJson; markdown: string } {
+  const start = input.events[0]?.at ?? Date.now();
+  const entry = (event: LabEvent, text: string): TimelineEntry => ({ t: event.at - start, type: event.type, text });
+  const timeline: TimelineEntry[] = [];
+  const traces = new Map<string, SessionTrace>();
+  let callLines = 0;
+  for (const event of input.events) {
+    const text = describe(event);
+    const id = sessionOf(event);
+    if (id) {
+      let trace = traces.get(id);
+      if (!trace) traces.set(id, (trace = { sessionId: id, client: null, pod: null, requests: 0, reinits: 0, errors: 0, steps: [] }));
+      if (event.type === 'request.routed') trace.requests++;
+      if (event.type === 'traffic.call') {
+        trace.client = event.client;
+        if (!event.ok) trace.errors++;
+      }
+      if (text) trace.steps.push(entry(event, text));
+    }
+    // Failed calls make the story too, but a broken run should not bury it: the first 50.
+    if (text && (event.type !== 'traffic.call' || callLines++ < 50)) timeline.push(entry(event, text));
+  }
+  // A call is stamped when it started but reported when it ended: order by time.
+  const byTime = (a: TimelineEntry, b: TimelineEntry) => a.t - b.t;
+  timeline.sort(byTime);
+  for (const trace of traces.values()) trace.steps.sort(byTime);
+  const snapshot = reduceAll(emptySnapshot(), input.events);
+  for (const trace of traces.values()) {
+    const view = snapshot.sessions[trace.sessionId];
+    trace.pod = view?.pod ?? null;
+    trace.reinits = view?.reinits ?? 0;
+  }
+  const json: ReportJson = {
+    title: input.title,
+    createdAt: new Date().toISOString(),
+    versions: input.versions,
+    config: input.config,
+    runtime: input.runtimeNote,
+    verdict: verdictOf(input.events),
+    timeline,
+    sessions: [...traces.values()],
+  };
+  return { json, markdown: markdown(json) };
+}
+
+function ms(t: number): string {
+  return `+${(t / 1000).toFixed(3)} s`;
+}
+
+function markdown(report: ReportJson): string {
+  const v = report.verdict;
+  const c = report.config;
+  const lines = [
+    `# Pinlab report: ${report.title}`,
+    '',
+    `Created ${report.createdAt}. ${v.clientErrors === 0 ? 'No client saw an error.' : `**${v.clientErrors} client-visible error(s).**`}`,
+    '',
+    '## Verdict',
+    '',
+    '| requests | client errors | recoveries | state losses | p50 ms | p99 ms |',
+    '| --- | --- | --- | --- | --- | --- |',
+    `| ${v.requests} | ${v.clientErrors} | ${v.recoveries} | ${v.stateLosses} | ${v.latencyMs.p50} | ${v.latencyMs.p99} |`,
+    '',
+    ...(v.errorSamples.length ? ['Errors the clients saw:', '', ...v.errorSamples.map((e) => `- \`${e}\``), ''] : []),
+    '## Setup',
+    '',
+    `- ${c.replicas} proxy replica(s), ${c.pods} pod(s) (${report.runtime})`,
+    `- store ${c.store}${c.redisUrl ? ` (${c.redisUrl})` : ''}, pinning ${c.pinning}, recovery ${c.recovery ? 'on' : 'off'}, ingress affinity ${c.affinity}`,
+    `- backend: ${c.backend.kind === 'demo' ? 'the demo backend' : c.backend.kind === 'image' ? `image ${c.backend.image}` : `command ${c.backend.command}`}, propagation delay ${c.propagationDelayMs} ms, pod replacement ${c.replacePods ? 'on' : 'off'}`,
+    '',
+    '## Versions',
+    '',
+    ...Object.entries(report.versions).map(([k, val]) => `- ${k}: ${val}`),
+    '',
+    '## Timeline',
+    '',
+    '```',
+    ...report.timeline.map((e) => `${ms(e.t).padStart(10)}  ${e.text}`),
+    '```',
+    '',
+    '## Sessions',
+    '',
+    '| session | client | pod now | requests | re-inits | errors |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...report.sessions.map((s) => `| \`${s.sessionId}\` | ${s.client ?? '—'} | ${s.pod ?? '—'} | ${s.requests} | ${s.reinits} | ${s.errors} |`),
+    '',
+    ...report.sessions.filter((s) => s.reinits > 0 || s.errors > 0).flatMap((s) => [
+      `### Session \`${s.sessionId}\``,
+      '',
+      '```',
+      ...s.steps.map((e) => `${ms(e.t).padStart(10)}  ${e.text}`),
+      '```',
+      '',
+    ]),
+    'The JSON file beside this one holds the same, machine-readable.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes `<dir>/pinlab-report.md` and `<dir>/pinlab-report.json`; returns their paths. */
+export async function writeReport(dir: string, report: { json: ReportJson; markdown: string }): Promise<{ markdown: string; json: string }> {
+  await mkdir(dir, { recursive: true });
+  const paths = { markdown: join(dir, 'pinlab-report.md'), json: join(dir, 'pinlab-report.json') };
+  await writeFile(paths.markdown, report.markdown);
+  await writeFile(paths.json, JSON.stringify(report.json, null, 2) + '\n');
+  return paths;
+}
