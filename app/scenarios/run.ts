@@ -33,7 +33,7 @@ export async function runScenario(name: string, config: LabConfigInput, options:
       options.onEvent?.(event);
     },
   });
-  let versions: Record<string, string> = {};
+  let versions: Record<string, string>;
   try {
     lab.startTraffic({ clients: options.clients ?? 8, rate: options.rate ?? 5 });
     await sleep(options.warmupMs ?? 2000);
