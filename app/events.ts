@@ -11,6 +11,7 @@ export type LabEvent =
   | { type: 'redis.changed'; at: number; up: boolean; reason: string }
   | { type: 'service.endpoints'; at: number; endpoints: string[] }
   | ({ type: 'traffic.call' } & CallRecord)
+  | { type: 'image.progress'; at: number; stage: string; message: string }
   | { type: 'lab.log'; at: number; level: 'info' | 'warn' | 'error'; message: string };
 
 export type LabEventType = LabEvent['type'];

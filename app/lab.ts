@@ -59,7 +59,7 @@ export class Lab {
 
   private async boot(): Promise<void> {
     const { config } = this;
-    const selected = await selectRuntime(config.runtime, this.id);
+    const selected = await selectRuntime(config.runtime, this.id, (progress) => this.emit({ type: 'image.progress', at: Date.now(), ...progress }));
     this.runtime = selected.runtime;
     this.runtimeNote = selected.note;
     this.cleanups.push(() => this.runtime.close());

@@ -1,4 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PID_ROOT } from '../pods/process-runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../proxy-core/test/processes.ts';
 
@@ -24,6 +27,25 @@ describe('pinlab command line', () => {
     const { code, stderr } = pinlab(args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
+  });
+
+  it('SIGTERM during a run stops the lab and leaves no pod behind', async () => {
+    const child = spawn(process.execPath, ['app/cli/bin.js', 'scenario', 'pod-kill', '--runtime', 'process', '--pods', '2', '--clients', '2'], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const labDirs = () => (existsSync(PID_ROOT) ? readdirSync(PID_ROOT) : []);
+    const before = labDirs();
+    await expect.poll(() => labDirs().length > before.length, { timeout: 15_000 }).toBe(true);
+    const mine = labDirs().filter((d) => !before.includes(d));
+    const pids = mine.flatMap((d) => readdirSync(join(PID_ROOT, d)).map((f) => JSON.parse(readFileSync(join(PID_ROOT, d, f), 'utf8')).pid as number));
+    const code = await new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/SIGTERM: stopping the lab/);
+    expect(labDirs().filter((d) => mine.includes(d))).toEqual([]);
+    for (const pid of pids) expect(() => process.kill(pid, 0), `pod process ${pid} is gone`).toThrow();
   });
 
   it('scenario --json prints one object with the verdict fields', () => {

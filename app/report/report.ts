@@ -62,6 +62,7 @@ function describe(event: LabEvent): string | null {
     case 'store.restored': return `${event.replicaId}: store back, ${event.flushed} record(s) written back`;
     case 'traffic.call': return event.ok ? (event.stateLost ? `${event.client}: counter went back to ${event.count} (state lost)` : null) : `${event.client}: call failed (${event.status ?? event.rpcCode ?? '?'}): ${event.error}`;
     case 'lab.log': return `${event.level}: ${event.message}`;
+    case 'image.progress': return event.stage === 'build' ? null : `image: ${event.message}`;
     case 'request.routed': return null;
   }
 }

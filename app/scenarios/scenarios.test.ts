@@ -34,3 +34,15 @@ describe('scenario verdicts', () => {
     expect(result.errorSamples.join('\n')).toMatch(/session not found/i);
   });
 });
+
+// The same verdict with pods as Docker containers (skipped, and said, where no engine answers).
+const docker = await import('../pods/docker-runtime.ts').then(({ DockerRuntime }) => DockerRuntime.connect({ labId: 'probe' }).then((r) => r.close().then(() => true), () => false));
+if (!docker) console.warn('Docker is not reachable: the Docker scenario test is skipped');
+describe.skipIf(!docker)('scenario verdicts on Docker', () => {
+  it('pod-kill with Redis, pod pinning and recovery: no client-visible error', async () => {
+    const result = await runScenario('pod-kill', { ...base, runtime: 'docker', store: 'redis', pinning: 'pod', recovery: true }, traffic);
+    expect(result.runtime).toMatch(/Docker containers/);
+    expect(result.clientErrors).toBe(0);
+    expect(result.recoveries).toBeGreaterThan(0);
+  });
+});
