@@ -1,3 +1,4 @@
+import type { LabConfig } from '../config.ts';
 import type { ScenarioResult } from '../scenarios/run.ts';
 
 function mode(r: ScenarioResult): string {
@@ -18,13 +19,17 @@ export function formatVerdict(r: ScenarioResult): string {
   ].join('\n');
 }
 
+/** A matrix row: a result, or why the scenario does not apply to that mode. */
+export type MatrixRow = ScenarioResult | { scenario: string; config: LabConfig; notApplicable: string };
+
 /** The matrix as one Markdown table. */
-export function formatMatrix(results: readonly ScenarioResult[]): string {
+export function formatMatrix(results: readonly MatrixRow[]): string {
   const header = ['scenario', 'store', 'pinning', 'recovery', 'requests', 'client errors', 'recoveries', 'state losses', 'p50 ms', 'p99 ms'];
-  const rows = results.map((r) => [
-    r.scenario, r.config.store, r.config.pinning, r.config.recovery ? 'on' : 'off', String(r.requests), String(r.clientErrors),
-    String(r.recoveries), String(r.stateLosses), String(r.latencyMs.p50), String(r.latencyMs.p99),
-  ]);
+  const rows = results.map((r) => {
+    const mode = [r.scenario, r.config.store, r.config.pinning, r.config.recovery ? 'on' : 'off'];
+    if ('notApplicable' in r) return [...mode, 'n/a', '—', '—', '—', '—', '—'];
+    return [...mode, String(r.requests), String(r.clientErrors), String(r.recoveries), String(r.stateLosses), String(r.latencyMs.p50), String(r.latencyMs.p99)];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), ''].join('\n');

@@ -1,10 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { LabConfigInput } from '../config.ts';
+import { parseLabConfig, type LabConfigInput } from '../config.ts';
 import { Lab } from '../lab.ts';
 import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
 import { SCENARIOS } from '../scenarios/scenarios.ts';
 import { buildReport, writeReport } from '../report/report.ts';
-import { formatMatrix, formatVerdict } from './format.ts';
+import { formatMatrix, formatVerdict, type MatrixRow } from './format.ts';
 
 function count(min: number, max: number) {
   return (value: string): number => {
@@ -94,18 +94,24 @@ labOptions(program.command('matrix'), false)
     for (const name of names) {
       if (!SCENARIOS.some((s) => s.name === name)) program.error(`error: option '--scenarios <names>': no scenario named "${name}"`, { exitCode: 2 });
     }
-    const results: ScenarioResult[] = [];
+    const rows: MatrixRow[] = [];
     for (const name of names) {
       for (const store of ['redis', 'memory'] as const) {
         for (const pinning of ['pod', 'service'] as const) {
           for (const recovery of [true, false]) {
             process.stderr.write(`  ${name}: store ${store}, pinning ${pinning}, recovery ${recovery ? 'on' : 'off'}…\n`);
-            results.push(await runScenario(name, labConfig({ ...flags, store, pinning, recovery }), { clients: flags.clients }));
+            const config = labConfig({ ...flags, store, pinning, recovery });
+            try {
+              rows.push(await runScenario(name, config, { clients: flags.clients }));
+            } catch (error) {
+              // A scenario that cannot apply to a mode (no Redis to stop with the memory store) is a row that says so.
+              rows.push({ scenario: name, config: parseLabConfig(config), notApplicable: (error as Error).message });
+            }
           }
         }
       }
     }
-    process.stdout.write(flags.json ? JSON.stringify(results.map(resultJson)) + '\n' : formatMatrix(results));
+    process.stdout.write(flags.json ? JSON.stringify(rows.map((r) => ('notApplicable' in r ? r : resultJson(r)))) + '\n' : formatMatrix(rows));
   });
 
 labOptions(program.command('report'))
