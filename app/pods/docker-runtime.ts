@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { freePort } from '../net/free-port.ts';
+import { isAlive } from './alive.ts';
 import { ensureDemoImage, type OnImageProgress } from './image.ts';
 import { waitForMcp } from './probe.ts';
 import type { BackendSpec, PodEvent, PodInfo, PodRuntime, PodState } from './runtime.ts';
@@ -85,7 +86,7 @@ export class DockerRuntime implements PodRuntime {
     for (const container of containers) {
       const owner = Number(container.Labels[OWNER_LABEL]);
       // No owner label: not provably a leftover, so it stays.
-      if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
       if (await this.remove(container.Id)) removed++;
     }
     return removed;
@@ -382,11 +383,3 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../net/free-port.ts';
+import { isAlive } from './alive.ts';
 import { waitForMcp } from './probe.ts';
 import type { BackendSpec, PodEvent, PodInfo, PodRuntime } from './runtime.ts';
 
@@ -64,11 +65,11 @@ export class ProcessRuntime implements PodRuntime {
           rmSync(join(dir, file), { force: true });
           continue;
         }
-        if (alive(record.ownerPid)) {
+        if (isAlive(record.ownerPid)) {
           owned = true;
           continue;
         }
-        if (alive(record.pid) && runs(record.pid, record.command)) {
+        if (isAlive(record.pid) && runs(record.pid, record.command)) {
           process.kill(record.pid, 'SIGKILL');
           removed++;
         }
@@ -195,14 +196,6 @@ export class ProcessRuntime implements PodRuntime {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Guards against pid reuse: only a process still running the pod's program is killed. */
 function runs(pid: number, command: string): boolean {

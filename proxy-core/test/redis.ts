@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
+import { systemRedisBinary } from '../../app/redis/embedded.ts';
 
 /** A real redis-server for one test file, on its own port; stop/start keep the port. */
 export interface TestRedis {
@@ -12,17 +12,8 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
-function systemRedis(): string {
-  if (process.env.REDISMS_SYSTEM_BINARY) return process.env.REDISMS_SYSTEM_BINARY;
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('redis-server is not installed (apt-get install redis-server); the tests need a real Redis');
-  }
-}
-
 export async function startRedis(): Promise<TestRedis> {
-  const server = await RedisMemoryServer.create({ binary: { systemBinary: systemRedis() } });
+  const server = await RedisMemoryServer.create({ binary: { systemBinary: systemRedisBinary() } });
   const url = `redis://127.0.0.1:${await server.getPort()}`;
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
   client.on('error', () => {});
