@@ -52,6 +52,8 @@ export class Traffic {
 
   async stop(): Promise<void> {
     this.running = false;
+    // Closing the clients ends calls still waiting (on a paused pod, say) instead of waiting them out.
+    await Promise.all([...this.clients].map((client) => client.close().catch(() => {})));
     await Promise.all(this.loops);
     this.loops = [];
   }
