@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { labConfigSchema } from '../config.ts';
+import { labConfigSchema, type LabConfigInput } from '../config.ts';
 import type { LabEvent } from '../events.ts';
 import type { PodInfo } from '../pods/runtime.ts';
 import type { ReplicaInfo } from '../replicas/replica-set.ts';
@@ -26,7 +26,8 @@ const none = z.undefined().or(z.object({}).strict());
  * CLI) and its result type. Electron's preload and web mode are generated from this one map.
  */
 export const commandArgs = {
-  'lab.start': labConfigSchema.partial().optional(),
+  // Checked by the lab's own config parser, over the service's defaults (a schema here would fill in its own).
+  'lab.start': z.record(z.string(), z.unknown()).optional() as z.ZodType<LabConfigInput | undefined>,
   'lab.stop': none,
   'lab.status': none,
   'snapshot.get': none,

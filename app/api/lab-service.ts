@@ -78,7 +78,7 @@ export class LabService {
       if (this.lab) throw new Error('a lab is already running: stop it first');
       this.snapshot = emptySnapshot();
       this.events = [];
-      this.lab = await Lab.start({ ...this.defaults, ...config }, { onEvent: (event) => this.record(event) });
+      this.lab = await Lab.start({ ...this.defaults, ...(config ?? {}) }, { onEvent: (event) => this.record(event) });
       return this.status()!;
     },
     'lab.stop': async () => {

@@ -3,7 +3,9 @@ import { parseLabConfig, type LabConfigInput } from '../config.ts';
 import { Lab } from '../lab.ts';
 import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
 import { SCENARIOS } from '../scenarios/scenarios.ts';
+import { LabService } from '../api/lab-service.ts';
 import { buildReport, writeReport } from '../report/report.ts';
+import { startWebServer, type WebServer } from '../web/server.ts';
 import { formatMatrix, formatVerdict, type MatrixRow } from './format.ts';
 
 function count(min: number, max: number) {
@@ -126,13 +128,38 @@ labOptions(program.command('report'))
     process.stdout.write(flags.json ? JSON.stringify(paths) + '\n' : `${formatVerdict(result)}report: ${paths.markdown}\n        ${paths.json}\n`);
   });
 
+labOptions(program.command('serve'))
+  .description('web mode: the lab\'s UI and typed API over HTTP and WebSocket on 127.0.0.1, guarded by a per-run token')
+  .addOption(new Option('--port <port>', 'web port (0 = any free one)').argParser(count(0, 65535)).default(7401))
+  .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))
+  .addOption(new Option('--ingress-port <port>', 'the lab\'s MCP front door').argParser(count(0, 65535)).default(7400))
+  .option('--dangerously-allow-remote', 'listen beyond loopback (exposes the lab\'s controls to the network)')
+  .option('--no-start', 'do not start a lab now: the UI starts one')
+  .action(async (flags: LabFlags & { port: number; host: string; ingressPort: number; dangerouslyAllowRemote?: boolean; start: boolean }) => {
+    const service = new LabService({ ...labConfig(flags), ingressPort: flags.ingressPort });
+    const web: WebServer = await startWebServer({ service, port: flags.port, host: flags.host, dangerouslyAllowRemote: flags.dangerouslyAllowRemote })
+      .catch((error: Error) => program.error(`error: ${error.message}`, { exitCode: 2 }));
+    onStop.push(() => web.close(), () => service.close());
+    if (flags.start) {
+      const started = await service.invoke('lab.start');
+      if ('error' in started) throw new Error(started.error.message);
+      process.stdout.write(`lab ${started.result.id}: MCP ingress ${started.result.ingressUrl} (${started.result.runtime})\n`);
+    }
+    process.stdout.write(`Pinlab web mode: ${web.url}\n`);
+    await new Promise(() => {}); // until a signal
+  });
+
+/** What signals must close besides running labs (web mode's server). */
+const onStop: (() => Promise<unknown>)[] = [];
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`\n${signal}: stopping the lab and removing its pods…\n`);
-    void Lab.stopAll().finally(() => process.exit(130));
+    void Promise.allSettled(onStop.map((stop) => stop()))
+      .then(() => Lab.stopAll())
+      .finally(() => process.exit(130));
   });
 }
 

@@ -114,7 +114,8 @@ export class ProcessRuntime implements PodRuntime {
   }
 
   list(): PodInfo[] {
-    return [...this.pods.values()].map((p) => ({ ...p.info }));
+    // By name (pod-2 before pod-10), as the Docker runtime lists them.
+    return [...this.pods.values()].map((p) => ({ ...p.info })).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   }
 
   onEvent(listener: (event: PodEvent) => void): () => void {
