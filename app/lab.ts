@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { rootPath } from './paths.ts';
 import { parseLabConfig, type LabConfig, type LabConfigInput } from './config.ts';
 import type { LabEvent } from './events.ts';
 import type { AffinityPolicy } from './ingress/affinity.ts';
@@ -137,12 +138,12 @@ export class Lab {
 
   /** What a bug report should say the lab ran on. */
   async versions(): Promise<Record<string, string>> {
-    const read = (path: string) => (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
+    const read = (...path: string[]) => (JSON.parse(readFileSync(rootPath(...path), 'utf8')) as { version: string }).version;
     return {
-      pinlab: read('../package.json'),
+      pinlab: read('package.json'),
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
-      '@modelcontextprotocol/sdk': read('../node_modules/@modelcontextprotocol/sdk/package.json'),
+      '@modelcontextprotocol/sdk': read('node_modules', '@modelcontextprotocol', 'sdk', 'package.json'),
       redis: this.redis ? ((await this.redis.version()) ?? 'down') : this.config.store === 'redis' ? 'external' : 'not used (memory store)',
       pods: this.runtimeNote,
     };

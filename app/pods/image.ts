@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
+import { ROOT } from '../paths.ts';
 
 export interface ImageProgress {
   /** `base`, `context`, `build` or `ready`. */
@@ -21,7 +21,6 @@ type ContextFile =
   | { name: string; mode: number; content: Buffer }
   | { name: string; mode: number; directory: true };
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PREFERRED_BASE = 'node:24-slim';
 const DEMO_PACKAGES = ['@modelcontextprotocol/sdk', 'zod', 'commander'];
 // Fixed so that the same content always makes the same context, and the same hash.

@@ -3,14 +3,13 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../net/free-port.ts';
+import { rootPath } from '../paths.ts';
 import { isAlive } from './alive.ts';
 import { waitForMcp } from './probe.ts';
 import type { BackendSpec, PodEvent, PodInfo, PodRuntime } from './runtime.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DEMO = join(ROOT, 'app/demo-backend/main.ts');
+const DEMO = rootPath('app', 'demo-backend', 'main.ts');
 /** Where process pods leave pid files, so that a crashed lab's pods can be found and killed. */
 export const PID_ROOT = join(tmpdir(), 'pinlab-pods');
 const LOG_LINES = 500;
@@ -136,7 +135,11 @@ export class ProcessRuntime implements PodRuntime {
     const args = backend.kind === 'demo'
       ? [DEMO, '--host', '127.0.0.1', '--port', String(port), '--pod', name, '--session-lost', backend.sessionLost ?? '404']
       : backend.args.map((a) => a.replaceAll('{port}', String(port)));
-    const env = { ...process.env, ...(backend.kind === 'demo' ? {} : backend.env), PORT: String(port), POD_NAME: name };
+    const env = {
+      ...process.env, ...(backend.kind === 'demo' ? {} : backend.env), PORT: String(port), POD_NAME: name,
+      // Inside Electron, process.execPath is Electron: this makes it the Node it carries.
+      ...(process.versions.electron && backend.kind === 'demo' ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
+    };
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const pod: Running = {
       info: { name, state: 'starting', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}${path}`, id: String(child.pid ?? ''), startedAt: Date.now() },

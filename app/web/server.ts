@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { readRequestBody } from '../../proxy-core/http/body.ts';
+import { rootPath } from '../paths.ts';
 import { commandArgs, type Command } from '../api/contract.ts';
 import type { LabService } from '../api/lab-service.ts';
 
@@ -29,7 +29,7 @@ export interface WebServer {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-const DEFAULT_RENDERER = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+const DEFAULT_RENDERER = rootPath('out', 'renderer');
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.woff2': 'font/woff2', '.ico': 'image/x-icon',
