@@ -1,0 +1,87 @@
+import { useState } from 'react';
+import type { CommandResult } from '../../../app/api/contract.ts';
+import { ms } from '../model/format.ts';
+import { useLab } from '../state/context.tsx';
+import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
+
+/** The lab's named scenarios (app/scenarios), said in a line each. */
+const SCENARIOS = [
+  { name: 'pod-kill', what: 'Kill the busiest pod; a replacement comes up at a new address.' },
+  { name: 'pod-restart-in-place', what: 'Restart the busiest pod at the same address: its memory is gone.' },
+  { name: 'runner-restart', what: 'Restart every proxy replica once, abruptly.' },
+  { name: 'redis-outage', what: 'Stop Redis for 2 s (it comes back empty).' },
+  { name: 'scale-down', what: 'Scale the pods down to one.' },
+  { name: 'rolling-restart', what: 'Restart the pods one after another, as a rollout does.' },
+] as const;
+
+type Verdict = CommandResult<'scenario.run'>;
+
+/** Scripted breakages with a verdict in numbers, and the bug report of the whole run. */
+export function Scenarios() {
+  const run = useCommand();
+  const { running } = useLab();
+  const [verdict, setVerdict] = useState<Verdict | null>(null);
+  const [report, setReport] = useState<CommandResult<'report.export'> | null>(null);
+  const current = SCENARIOS.find((s) => running.has(`scenario:${s.name}`));
+  const start = async (name: string) => {
+    setVerdict(null);
+    const result = await run(`scenario:${name}`, 'scenario.run', { name });
+    if (result) setVerdict(result);
+  };
+
+  return (
+    <section className="panel scenarios-panel" aria-label="Scenarios">
+      <header className="panel-header">
+        <h2>Scenarios</h2>
+        <span className="panel-hint">scripted breakage, judged by what the clients saw</span>
+      </header>
+      <div className="scenario-list">
+        {SCENARIOS.map((s) => (
+          <ActionButton key={s.name} busyKey={`scenario:${s.name}`} testId={`scenario-${s.name}`} disabled={current !== undefined} title={s.what}
+            onClick={() => void start(s.name)}>
+            {s.name}
+          </ActionButton>
+        ))}
+      </div>
+      {current && <p className="card-dim" aria-live="polite">Running {current.name}: {current.what} (traffic runs during it; this takes about 10 s)</p>}
+      {verdict && <VerdictView verdict={verdict} />}
+      <div className="report">
+        <ActionButton busyKey="report.export" testId="export-report" title="Write a Markdown + JSON bug report: versions, config, timeline, per-session traces"
+          onClick={() => void run('report.export', 'report.export', {}).then((r) => r && setReport(r))}>
+          Export bug report
+        </ActionButton>
+        {report && (
+          <div className="report-paths" data-testid="report-paths">
+            <span>written:</span>
+            <code className="mono selectable">{report.markdown}</code>
+            <code className="mono selectable">{report.json}</code>
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function VerdictView({ verdict }: { verdict: Verdict }) {
+  const good = verdict.clientErrors === 0;
+  return (
+    <div className={`verdict ${good ? 'is-good' : 'is-bad'}`} data-testid="scenario-verdict">
+      <div className="verdict-title">
+        <strong>{verdict.scenario}</strong>: {good ? 'no client saw an error' : `${verdict.clientErrors} client-visible error${verdict.clientErrors === 1 ? '' : 's'}`}
+      </div>
+      <dl className="verdict-numbers">
+        <div><dt>requests</dt><dd>{verdict.requests}</dd></div>
+        <div><dt>client errors</dt><dd className={good ? 'text-good' : 'text-bad'}>{verdict.clientErrors}</dd></div>
+        <div><dt>recoveries</dt><dd>{verdict.recoveries}</dd></div>
+        <div><dt>state losses</dt><dd className={verdict.stateLosses ? 'text-warn' : ''}>{verdict.stateLosses}</dd></div>
+        <div><dt>p50</dt><dd>{ms(verdict.latencyMs.p50)}</dd></div>
+        <div><dt>p99</dt><dd>{ms(verdict.latencyMs.p99)}</dd></div>
+      </dl>
+      {verdict.errorSamples.length > 0 && (
+        <ul className="error-samples">
+          {verdict.errorSamples.map((sample) => <li key={sample} className="mono">{sample}</li>)}
+        </ul>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,75 @@
+import { useState } from 'react';
+import type { LabStatus } from '../../../app/api/contract.ts';
+import { describe } from '../model/describe.ts';
+import { clock } from '../model/format.ts';
+import { useLab } from '../state/context.tsx';
+import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
+
+type Config = LabStatus['config'];
+type Form = Partial<Pick<Config, 'replicas' | 'pods' | 'store' | 'runtime'>>;
+
+/** What the lab uses when a field is left alone (the lab's own defaults win: only changed fields are sent). */
+const SHOWN: Required<Form> = { replicas: 2, pods: 3, store: 'redis', runtime: 'auto' };
+const RUNTIMES: { value: Config['runtime']; label: string }[] = [
+  { value: 'auto', label: 'auto — Docker if reachable, else local processes' },
+  { value: 'docker', label: 'docker — each pod a container' },
+  { value: 'process', label: 'process — each pod a local process' },
+];
+
+/** No lab yet: what one is, and a Start button. While it starts: the image build and the pods coming up. */
+export function StartPanel() {
+  const { running, snapshot } = useLab();
+  const run = useCommand();
+  const [form, setForm] = useState<Form>({});
+  const starting = running.has('lab.start');
+  const value = <K extends keyof Form>(key: K) => form[key] ?? SHOWN[key];
+  const set = <K extends keyof Form>(key: K, v: Form[K]) => setForm((f) => ({ ...f, [key]: v }));
+  const progress = snapshot.recent.filter((e) => e.type === 'image.progress' || e.type === 'lab.log' || e.type === 'pod.changed' || e.type === 'redis.changed' || e.type === 'replica.changed');
+
+  return (
+    <section className="panel start-panel" aria-label="Start a lab">
+      <h2>Start a lab</h2>
+      <p>
+        A lab is the shape of a production MCP deployment on this machine: an <b>ingress</b> spreads requests over <b>N proxy replicas</b>, which keep
+        session records in a shared <b>session store</b> (Redis) and send each session to the <b>pod</b> it is pinned to, behind a <b>service</b>.
+        Simulated clients send traffic; you break things and watch sessions move.
+      </p>
+      <form className="start-form" onSubmit={(e) => { e.preventDefault(); void run('lab.start', 'lab.start', form); }}>
+        <label>
+          proxy replicas
+          <input type="number" min={1} max={16} value={value('replicas')} onChange={(e) => set('replicas', e.target.valueAsNumber)} data-testid="start-replicas" />
+        </label>
+        <label>
+          pods
+          <input type="number" min={1} max={32} value={value('pods')} onChange={(e) => set('pods', e.target.valueAsNumber)} data-testid="start-pods" />
+        </label>
+        <label>
+          session store
+          <select value={value('store')} onChange={(e) => set('store', e.target.value as Config['store'])} data-testid="start-store">
+            <option value="redis">redis — shared by every replica</option>
+            <option value="memory">memory — each replica its own</option>
+          </select>
+        </label>
+        <label>
+          pods run as
+          <select value={value('runtime')} onChange={(e) => set('runtime', e.target.value as Config['runtime'])} data-testid="start-runtime">
+            {RUNTIMES.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
+          </select>
+        </label>
+        <ActionButton tone="primary" busyKey="lab.start" testId="start-lab" onClick={() => void run('lab.start', 'lab.start', form)}>
+          {starting ? 'starting…' : 'Start lab'}
+        </ActionButton>
+      </form>
+      {starting && (
+        <ol className="start-progress" data-testid="start-progress" aria-live="polite">
+          {progress.length === 0 && <li className="card-dim">choosing where pods run…</li>}
+          {progress.slice(-12).map((event, i) => (
+            <li key={i}>
+              <span className="mono card-dim">{clock(event.at)}</span> {describe(event, snapshot.pods).text}
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,92 @@
+import type { CSSProperties, ReactNode } from 'react';
+import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
+import { Stepper } from '../ui/Stepper.tsx';
+import type { TopologyGraph } from './graph.ts';
+import type { Box, TopologyLayout } from './layout.ts';
+
+const place = (box: Box): CSSProperties => ({ left: box.x, top: box.y, width: box.w, height: box.h });
+
+function Heading({ box, title, children }: { box: Box; title: string; children?: ReactNode }) {
+  return (
+    <div className="column-heading" style={{ left: box.x, width: box.w }}>
+      <span className="column-title">{title}</span>
+      {children}
+    </div>
+  );
+}
+
+/** The row above the lines: each column's name, the store's and the service's cards, the scaling steppers. */
+export function Headings({ graph, layout, scale }: { graph: TopologyGraph; layout: TopologyLayout; scale: { replicas: number; pods: number } | null }) {
+  const run = useCommand();
+  // What the lab is asked to keep (its config follows every scaling), else what is up now.
+  const liveReplicas = scale?.replicas ?? graph.replicas.filter((r) => r.state !== 'down').length;
+  const livePods = scale?.pods ?? graph.pods.filter((p) => p.state !== 'dead').length;
+  const externals = graph.clients.filter((c) => c.external).length;
+  return (
+    <>
+      <Heading box={layout.columns.clients} title="clients">
+        <span className="column-sub" title={`${graph.clients.length - externals} simulated, ${externals} external`}>{graph.clients.length}</span>
+      </Heading>
+      <Heading box={layout.columns.ingress} title="ingress" />
+      <Heading box={layout.columns.replicas} title="proxy replicas">
+        <Stepper label="proxy replicas" value={liveReplicas} min={1} max={16} busyKey="replicas.scale" testId="replicas-scale"
+          onChange={(count) => void run('replicas.scale', 'replicas.scale', { count })} />
+      </Heading>
+      <Heading box={layout.columns.store} title="session store" />
+      <StoreCard graph={graph} box={layout.store} />
+      <Heading box={layout.columns.service} title="service" />
+      <div className="card service-card" style={place(layout.service)} data-testid="service-card"
+        title="The service: a connection made to it lands on one pod, chosen when it is dialled (like kube-proxy behind a ClusterIP)">
+        <div className="card-row">
+          <strong>{graph.service.endpoints}</strong> endpoint{graph.service.endpoints === 1 ? '' : 's'}
+        </div>
+        <div className="card-row card-dim">
+          records pin:&nbsp;<b className={graph.service.pinning === 'service' ? 'text-bad' : 'text-good'}>{graph.service.pinning ?? '…'}</b>
+        </div>
+      </div>
+      <Heading box={layout.columns.pods} title="pods">
+        <Stepper label="pods" value={livePods} min={1} max={32} busyKey="pods.scale" testId="pods-scale"
+          onChange={(count) => void run('pods.scale', 'pods.scale', { count })} />
+      </Heading>
+    </>
+  );
+}
+
+function StoreCard({ graph, box }: { graph: TopologyGraph; box: Box }) {
+  const run = useCommand();
+  const { store } = graph;
+  if (store.kind === 'memory') {
+    return (
+      <div className="card store-card state-memory" style={place(box)} data-testid="redis-card">
+        <div className="card-row"><strong>memory</strong></div>
+        <div className="card-row card-dim ellipsis">each replica keeps its own</div>
+      </div>
+    );
+  }
+  const state = store.up === null ? 'unknown' : store.up ? 'up' : 'down';
+  return (
+    <div className={`card store-card state-${state}`} style={place(box)} data-testid="redis-card" title={`session store (Redis): ${state}${store.reason ? ` — ${store.reason}` : ''}`}>
+      <div className="card-row">
+        <strong>Redis</strong>
+        <span className={`badge state-${state}`}>{state}</span>
+        <span className="grow" />
+        {store.up === false ? (
+          <ActionButton small tone="primary" busyKey="redis" testId="redis-start" title="Start Redis again (empty: no persistence)" onClick={() => void run('redis', 'redis.start')}>
+            start
+          </ActionButton>
+        ) : (
+          <ActionButton small tone="danger" busyKey="redis" testId="redis-stop" title="Stop Redis: replicas keep serving the sessions they have copies of" onClick={() => void run('redis', 'redis.stop')}>
+            stop
+          </ActionButton>
+        )}
+        {store.up !== false && (
+          <ActionButton small busyKey="redis.flush" testId="redis-flush" title="Remove every session record from Redis: every session becomes unknown"
+            onClick={() => void run('redis.flush', 'redis.flush')}>
+            flush
+          </ActionButton>
+        )}
+      </div>
+      <div className="card-row card-dim ellipsis small" data-testid="redis-reason">{store.reason || '—'}</div>
+    </div>
+  );
+}

@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import type { LabEvent } from '../../../app/events.ts';
+import { reduceAll } from '../../../app/state/reducer.ts';
+import { emptySnapshot, type LabSnapshot } from '../../../app/state/snapshot.ts';
+import { buildGraph, hueOf, liveSessions, type GraphStatus } from './graph.ts';
+import { layoutTopology, slots } from './layout.ts';
+
+const at = 1_700_000_000_000;
+const A = '127.0.0.1:4001';
+const B = '127.0.0.1:4002';
+const C = '127.0.0.1:4003';
+
+const status: GraphStatus = {
+  ingressUrl: 'http://127.0.0.1:7400/mcp',
+  replicas: [
+    { id: 'replica-1', state: 'running', port: 5001, url: 'http://127.0.0.1:5001/mcp', generation: 1 },
+    { id: 'replica-2', state: 'running', port: 5002, url: 'http://127.0.0.1:5002/mcp', generation: 1 },
+  ],
+  config: { store: 'redis', pinning: 'pod', affinity: 'round-robin' },
+};
+
+function lab(extra: LabEvent[] = []): LabSnapshot {
+  const events: LabEvent[] = [
+    { type: 'redis.changed', at, up: true, reason: 'embedded' },
+    { type: 'pod.changed', at, pod: 'pod-1', state: 'ready', address: A, reason: 'started' },
+    { type: 'pod.changed', at, pod: 'pod-2', state: 'ready', address: B, reason: 'started' },
+    { type: 'replica.changed', at, replica: 'replica-1', state: 'running', reason: 'started' },
+    { type: 'replica.changed', at, replica: 'replica-2', state: 'running', reason: 'started' },
+    created('s1', A, 'replica-1'),
+    created('s2', B, 'replica-2'),
+    call('client-1', 's1'),
+    call('client-2', 's2'),
+    ...extra,
+  ];
+  return reduceAll(emptySnapshot(), events);
+}
+
+function created(sessionId: string, pod: string, replicaId: string): LabEvent {
+  return { type: 'session.created', at, replicaId, sessionId, backendSessionId: `b-${sessionId}`, pod, pinning: 'pod' };
+}
+
+function routed(sessionId: string, pod: string, times: number): LabEvent[] {
+  return Array.from({ length: times }, () => ({
+    type: 'request.routed' as const, at, replicaId: 'replica-1', httpMethod: 'POST', sessionId, pod, status: 200, durationMs: 1, recovered: false,
+  }));
+}
+
+function call(client: string, sessionId: string): LabEvent {
+  return { type: 'traffic.call', at, client, sessionId, ok: true, latencyMs: 5, status: null, rpcCode: null, error: null, count: 1, stateLost: false };
+}
+
+describe('buildGraph', () => {
+  it('draws one line per session from its client through its last replica to its pod', () => {
+    const graph = buildGraph(lab(), status);
+    expect(graph.clients.map((c) => c.id)).toEqual(['client-1', 'client-2']);
+    expect(graph.sessions.map(({ id, client, replica, pod, broken }) => ({ id, client, replica, pod, broken }))).toEqual([
+      { id: 's1', client: 'client-1', replica: 'replica-1', pod: 'pod-1', broken: false },
+      { id: 's2', client: 'client-2', replica: 'replica-2', pod: 'pod-2', broken: false },
+    ]);
+    expect(graph.replicas.map((r) => [r.id, r.address, r.sessions])).toEqual([
+      ['replica-1', '127.0.0.1:5001', 1],
+      ['replica-2', '127.0.0.1:5002', 1],
+    ]);
+    expect(graph.pods.map((p) => [p.name, p.sessions, p.inService])).toEqual([
+      ['pod-1', 1, true],
+      ['pod-2', 1, true],
+    ]);
+    expect(graph.ingress).toEqual({ address: '127.0.0.1:7400', affinity: 'round-robin' });
+  });
+
+  it('moves a recovered session to its new pod and replica', () => {
+    const graph = buildGraph(lab([
+      { type: 'pod.changed', at, pod: 'pod-1', state: 'dead', address: A, reason: 'killed' },
+      { type: 'pod.changed', at, pod: 'pod-3', state: 'ready', address: C, reason: 'started' },
+      { type: 'recovery.done', at, replicaId: 'replica-2', sessionId: 's1', fromPod: A, toPod: C, cause: 'connect-refused', generation: 1, durationMs: 9, reused: false },
+    ]), status);
+    const s1 = graph.sessions.find((s) => s.id === 's1')!;
+    expect(s1).toMatchObject({ pod: 'pod-3', replica: 'replica-2', broken: false });
+    expect(graph.pods.find((p) => p.name === 'pod-1')).toMatchObject({ state: 'dead', sessions: 0, inService: false });
+  });
+
+  it('marks a session pinned to a dead pod, before any recovery, as broken', () => {
+    const graph = buildGraph(lab([{ type: 'pod.changed', at, pod: 'pod-1', state: 'dead', address: A, reason: 'killed' }]), status);
+    expect(graph.sessions.find((s) => s.id === 's1')).toMatchObject({ pod: 'pod-1', broken: true });
+  });
+
+  it('keeps only the newest dead pods, and any a session is still pinned to', () => {
+    const deaths: LabEvent[] = [];
+    for (let i = 3; i <= 7; i++) {
+      deaths.push({ type: 'pod.changed', at, pod: `pod-${i}`, state: 'ready', address: `127.0.0.1:${5000 + i}`, reason: 'started' });
+      deaths.push({ type: 'pod.changed', at, pod: `pod-${i}`, state: 'dead', address: `127.0.0.1:${5000 + i}`, reason: 'killed' });
+    }
+    deaths.push({ type: 'pod.changed', at, pod: 'pod-1', state: 'dead', address: A, reason: 'killed' });
+    const graph = buildGraph(lab(deaths), status, { keepDeadPods: 2 });
+    // pod-1 holds s1 still; pod-6 and pod-7 are the newest of the rest.
+    expect(graph.pods.map((p) => p.name)).toEqual(['pod-1', 'pod-2', 'pod-6', 'pod-7']);
+    expect(graph.hiddenDeadPods).toBe(3);
+  });
+
+  it('draws only the newest session of each simulated client, and none that was deleted', () => {
+    const snapshot = lab([
+      created('s3', B, 'replica-1'),
+      call('client-1', 's3'),
+      { type: 'session.deleted', at, replicaId: 'replica-2', sessionId: 's2', pod: B, podStatus: 200 },
+    ]);
+    expect(liveSessions(snapshot.sessions).map((s) => s.id)).toEqual(['s3']);
+    expect(buildGraph(snapshot, status).clients.map((c) => c.id)).toEqual(['client-1']);
+  });
+
+  it('gives an external client (not one of the lab\'s) a node of its own once it uses its session', () => {
+    const graph = buildGraph(lab([created('x1', A, 'replica-1'), ...routed('x1', A, 3)]), status);
+    expect(graph.clients.at(-1)).toEqual({ id: 'external:x1', label: 'external', external: true });
+    expect(graph.sessions.at(-1)).toMatchObject({ id: 'x1', client: 'external:x1', pod: 'pod-1' });
+  });
+
+  it('leaves out unclaimed sessions that never went past the handshake, or went idle', () => {
+    const handshakeOnly = buildGraph(lab([created('x1', A, 'replica-1'), ...routed('x1', A, 2)]), status);
+    expect(handshakeOnly.clients.some((c) => c.external)).toBe(false);
+    const snapshot = lab([created('x1', A, 'replica-1'), ...routed('x1', A, 5)]);
+    const seen = new Map([['x1', at]]);
+    expect(buildGraph(snapshot, status, { seen, now: at + 1000 }).clients.some((c) => c.external)).toBe(true);
+    expect(buildGraph(snapshot, status, { seen, now: at + 10 * 60_000 }).clients.some((c) => c.external)).toBe(false);
+  });
+
+  it('ends a session whose record pins the service at the service, not at a pod', () => {
+    const graph = buildGraph(lab(), status, { pinning: new Map([['s1', 'service']]) });
+    expect(graph.sessions.find((s) => s.id === 's1')).toMatchObject({ pod: null, broken: false });
+  });
+
+  it('links replicas to Redis, down when Redis is', () => {
+    const up = buildGraph(lab(), status).links.filter((l) => l.kind === 'replica-store');
+    expect(up.map((l) => [l.from, l.up])).toEqual([['replica-1', true], ['replica-2', true]]);
+    const down = buildGraph(lab([{ type: 'redis.changed', at, up: false, reason: 'stopped' }]), status);
+    expect(down.store).toEqual({ kind: 'redis', up: false, reason: 'stopped' });
+    expect(down.links.filter((l) => l.kind === 'replica-store').every((l) => !l.up)).toBe(true);
+    const memory = buildGraph(lab(), { ...status, config: { ...status.config, store: 'memory' } });
+    expect(memory.links.some((l) => l.kind === 'replica-store')).toBe(false);
+  });
+
+  it('lists in the service only the pods of the latest endpoints', () => {
+    const graph = buildGraph(lab([{ type: 'service.endpoints', at, endpoints: [`http://${B}/mcp`] }]), status);
+    expect(graph.pods.map((p) => [p.name, p.inService])).toEqual([['pod-1', false], ['pod-2', true]]);
+    expect(graph.service.endpoints).toBe(1);
+  });
+
+  it('takes the set of replicas from the status (scaling emits no event), their state from events', () => {
+    const scaled: GraphStatus = { ...status, replicas: [status.replicas[0]!, { id: 'replica-3', state: 'running', port: 5003, url: 'http://127.0.0.1:5003/mcp', generation: 1 }] };
+    const graph = buildGraph(lab([{ type: 'replica.changed', at, replica: 'replica-1', state: 'down', reason: 'killed' }]), scaled);
+    expect(graph.replicas.map((r) => [r.id, r.state, r.address])).toEqual([['replica-1', 'down', '127.0.0.1:5001'], ['replica-3', 'running', '127.0.0.1:5003']]);
+    // s2 last went through replica-2, which is gone.
+    expect(graph.sessions.find((s) => s.id === 's2')!.replica).toBeNull();
+  });
+
+  it('works without a status (the lab not asked yet) and with an empty lab', () => {
+    expect(buildGraph(lab(), null).ingress).toEqual({ address: null, affinity: null });
+    const empty = buildGraph(emptySnapshot(), null);
+    expect(empty).toMatchObject({ clients: [], replicas: [], pods: [], sessions: [], links: [], store: { kind: 'unknown', up: null } });
+  });
+
+  it('colours a client the same way every time, neighbours far apart', () => {
+    expect(hueOf('external:abc')).toBe(hueOf('external:abc'));
+    expect(hueOf('external:abc')).toBeGreaterThanOrEqual(0);
+    expect(hueOf('external:abc')).toBeLessThan(360);
+    const gap = Math.abs(hueOf('client-1') - hueOf('client-2'));
+    expect(Math.min(gap, 360 - gap)).toBeGreaterThan(90);
+  });
+});
+
+describe('layoutTopology', () => {
+  it('gives every node a place and every session a path with the same commands', () => {
+    const graph = buildGraph(lab(), status);
+    const layout = layoutTopology(graph, 1240);
+    expect([...layout.pods.keys()]).toEqual(['pod-1', 'pod-2']);
+    expect([...layout.replicas.keys()]).toEqual(['replica-1', 'replica-2']);
+    const commands = [...layout.sessionPaths.values()].map((d) => d.replace(/[^A-Z]/g, ''));
+    expect(commands).toEqual(['MCLCLC', 'MCLCLC']);
+    // Columns left to right, as the request travels.
+    const { clients, ingress, replicas, store, service, pods } = layout.columns;
+    const xs = [clients.x, ingress.x, replicas.x, store.x, service.x, pods.x];
+    expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+    expect(pods.x + pods.w).toBeLessThanOrEqual(1240);
+  });
+
+  it('ends a session at the pod it is pinned to', () => {
+    const graph = buildGraph(lab(), status);
+    const layout = layoutTopology(graph, 1240);
+    const pod2 = layout.pods.get('pod-2')!;
+    const end = layout.sessionPaths.get('s2')!.split(' ').slice(-2).map(Number);
+    expect(end[0]).toBe(pod2.x);
+    expect(end[1]).toBeGreaterThan(pod2.y);
+    expect(end[1]).toBeLessThan(pod2.y + pod2.h);
+  });
+
+  it('stacks cards without overlap and grows taller with more pods', () => {
+    const few = layoutTopology(buildGraph(lab(), status), 1240);
+    const manyEvents: LabEvent[] = [];
+    for (let i = 3; i <= 12; i++) manyEvents.push({ type: 'pod.changed', at, pod: `pod-${i}`, state: 'ready', address: `127.0.0.1:${6000 + i}`, reason: 'started' });
+    const many = layoutTopology(buildGraph(lab(manyEvents), status), 1240);
+    expect(many.density).toBe('tiny');
+    expect(many.height).toBeGreaterThan(few.height);
+    const boxes = [...many.pods.values()];
+    for (let i = 1; i < boxes.length; i++) expect(boxes[i]!.y).toBeGreaterThanOrEqual(boxes[i - 1]!.y + boxes[i - 1]!.h);
+  });
+
+  it('spreads slots evenly inside a card', () => {
+    expect(slots({ x: 0, y: 100, w: 10, h: 40 }, 2, 0)).toEqual([110, 130]);
+  });
+});
