@@ -89,8 +89,8 @@ export class Lab {
       (message) => this.log('warn', message),
     );
     this.cleanups.push(() => this.replicas.close());
-    await this.replicas.scale(config.replicas);
-    for (const replica of this.replicas.list()) this.replicaChanged(replica, 'started');
+    const { added } = await this.replicas.scale(config.replicas);
+    for (const replica of added) this.replicaChanged(replica, 'started');
 
     this.ingress = new Ingress({
       policy: config.affinity,
@@ -205,6 +205,7 @@ export class Lab {
    * one starts on its port. `killReplica` is the crash, with nothing drained.
    */
   async restartReplica(id: string): Promise<void> {
+    this.emit({ type: 'replica.changed', at: Date.now(), replica: id, state: 'restarting', reason: 'draining, then restarting' });
     const info = await this.replicas.restart(id, () => this.ingress.drain(id, 2000));
     this.replicaChanged(info, 'restarted: memory gone, streams cut');
   }
@@ -221,7 +222,9 @@ export class Lab {
   async scaleReplicas(count: number): Promise<void> {
     if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`replicas must be a whole number from 1 to 16, got ${count}`);
     this.config.replicas = count;
-    await this.replicas.scale(count);
+    const { added, removed } = await this.replicas.scale(count, (id) => this.ingress.drain(id, 2000));
+    for (const replica of added) this.replicaChanged(replica, 'started');
+    for (const id of removed) this.emit({ type: 'replica.changed', at: Date.now(), replica: id, state: 'down', reason: 'scaled away' });
   }
 
   async stopRedis(): Promise<void> {

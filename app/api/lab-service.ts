@@ -28,7 +28,8 @@ export class LabService {
   private events: LabEvent[] = [];
   private pending: LabEvent[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
-  private readonly listeners = new Set<(events: LabEvent[]) => void>();
+  /** Each listener with how many of the pending events it already has (they were in its snapshot). */
+  private readonly listeners = new Map<(events: LabEvent[]) => void, number>();
   private readonly defaults: Parameters<typeof Lab.start>[0];
   private busy: Promise<unknown> = Promise.resolve();
 
@@ -57,9 +58,12 @@ export class LabService {
     }
   }
 
-  /** Event batches from now on, in order. */
+  /**
+   * Event batches from now on, in order: events recorded before this call are in
+   * `getSnapshot()` already, and are not sent again.
+   */
   subscribe(listener: (events: LabEvent[]) => void): () => void {
-    this.listeners.add(listener);
+    this.listeners.set(listener, this.pending.length);
     return () => this.listeners.delete(listener);
   }
 
@@ -149,7 +153,10 @@ export class LabService {
       this.flushTimer = null;
       const batch = this.pending;
       this.pending = [];
-      for (const listener of this.listeners) listener(batch);
+      for (const [listener, seen] of this.listeners) {
+        this.listeners.set(listener, 0);
+        if (batch.length > seen) listener(seen ? batch.slice(seen) : batch);
+      }
     }, PUSH_MS);
   }
 }

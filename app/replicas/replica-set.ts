@@ -39,14 +39,22 @@ export class ReplicaSet {
     this.log = log;
   }
 
-  /** Adds replicas until there are `count`, or removes the newest ones. */
-  async scale(count: number): Promise<void> {
-    while (this.replicas.size < count) await this.add();
-    const extra = [...this.replicas.keys()].slice(count);
-    for (const id of extra) {
-      await this.stop(this.replicas.get(id)!);
+  /**
+   * Adds replicas until there are `count`, or removes the newest ones — each first taken
+   * out of the live set and drained, as `restart` does. Returns what was added and removed.
+   */
+  async scale(count: number, drain?: (id: string) => Promise<void>): Promise<{ added: ReplicaInfo[]; removed: string[] }> {
+    const added: ReplicaInfo[] = [];
+    while (this.replicas.size < count) added.push(await this.add());
+    const removed = [...this.replicas.keys()].slice(count);
+    for (const id of removed) {
+      const replica = this.replicas.get(id)!;
+      replica.info.state = 'restarting';
+      await drain?.(id);
+      await this.stop(replica);
       this.replicas.delete(id);
     }
+    return { added, removed };
   }
 
   /**
@@ -100,12 +108,13 @@ export class ReplicaSet {
     this.replicas.clear();
   }
 
-  private async add(): Promise<void> {
+  private async add(): Promise<ReplicaInfo> {
     const id = `replica-${this.next++}`;
     const port = await freePort();
     const replica: Replica = { info: { id, state: 'down', port, url: `http://127.0.0.1:${port}/mcp`, generation: 0 }, running: null, unsubscribe: null };
     this.replicas.set(id, replica);
     await this.run(replica);
+    return { ...replica.info };
   }
 
   private async run(replica: Replica): Promise<void> {

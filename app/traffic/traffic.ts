@@ -13,6 +13,7 @@ export interface TrafficOptions {
 
 /** One tool call of one simulated client, as the lab records it. */
 export interface CallRecord {
+  /** Epoch ms when the call ended. */
   at: number;
   client: string;
   /** The client session id the call used (null when no session could be opened). */
@@ -92,6 +93,8 @@ export class Traffic {
         }
       }
       record.latencyMs = performance.now() - started;
+      // Stamped when it ended: events then arrive in time order, and per-second series stay ordered.
+      record.at = Date.now();
       if (this.running || record.ok) onCall(record);
       const wait = interval - (performance.now() - started);
       if (wait > 0 && this.running) await sleep(wait);
