@@ -72,6 +72,20 @@ describe('lab on the process runtime', () => {
     expect(labDirs().filter((d) => !before.includes(d)), 'no pod pid files left').toEqual([]);
   });
 
+  it('switching the store restarts the replicas onto it (starting Redis when there is none)', async () => {
+    const { lab, events } = await startLab({ replicas: 2, pods: 1, store: 'memory' });
+    await lab.setStore('redis');
+    expect(lab.config.store).toBe('redis');
+    expect(lab.redisUrl()).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(lab.replicaList().map((r) => [r.state, r.generation])).toEqual([['running', 2], ['running', 2]]);
+    expect(events.some((e) => e.type === 'redis.changed' && e.up)).toBe(true);
+    // Sessions are now shared: one opened through one replica is served by the other.
+    const { client } = await connectClient(lab.ingressUrl);
+    for (let i = 0; i < 4; i++) await call(client, 'counter');
+    expect(await call<{ count: number }>(client, 'counter')).toMatchObject({ count: 5 });
+    await client.close();
+  });
+
   it('live switches reach the replicas; chaos on Redis needs the embedded one', async () => {
     const { lab } = await startLab({ replicas: 1, pods: 1, store: 'memory' });
     lab.setRecovery(false);

@@ -161,10 +161,13 @@ export class Lab {
 
   startTraffic(options: Omit<TrafficOptions, 'url'>): void {
     this.traffic.start({ ...options, url: this.ingressUrl }, (call) => this.emit({ type: 'traffic.call', ...call }));
+    this.log('info', `traffic: ${options.clients} client(s) × ${options.rate} call(s)/s`);
   }
 
-  stopTraffic(): Promise<void> {
-    return this.traffic.stop();
+  async stopTraffic(): Promise<void> {
+    if (!this.traffic.active) return;
+    await this.traffic.stop();
+    this.log('info', 'traffic stopped');
   }
 
   // --- chaos ---------------------------------------------------------------------------
@@ -246,16 +249,40 @@ export class Lab {
   setAffinity(policy: AffinityPolicy): void {
     this.config.affinity = policy;
     this.ingress.policy = policy;
+    this.log('info', `ingress affinity: ${policy}`);
   }
 
   setPinning(pinning: 'pod' | 'service'): void {
     this.config.pinning = pinning;
     this.replicas.configure({ pinning });
+    this.log('info', `pinning: new sessions pin the ${pinning === 'pod' ? 'pod their initialize reached' : 'service address'}`);
   }
 
   setRecovery(recovery: boolean): void {
     this.config.recovery = recovery;
     this.replicas.configure({ recovery });
+    this.log('info', `recovery ${recovery ? 'on' : 'off'}`);
+  }
+
+  /**
+   * Moves the replicas to another session store: each restarts (drained) on it, so every
+   * session in the old store is forgotten — what redeploying the proxy with another store does.
+   */
+  async setStore(store: 'redis' | 'memory'): Promise<void> {
+    if (store === this.config.store) return;
+    let redisUrl = this.config.redisUrl ?? this.redis?.url ?? '';
+    if (store === 'redis' && !redisUrl) {
+      this.redis = await EmbeddedRedis.start(this.config.keyPrefix);
+      this.cleanups.push(() => this.redis?.close());
+      redisUrl = this.redis.url;
+      this.emit({ type: 'redis.changed', at: Date.now(), up: true, reason: `embedded redis-server on ${redisUrl}` });
+    }
+    this.config.store = store;
+    this.replicas.setStore(store, redisUrl);
+    this.log('info', `store: ${store}; restarting the replicas onto it`);
+    for (const replica of this.replicas.list()) {
+      if (replica.state === 'running') await this.restartReplica(replica.id);
+    }
   }
 
   // --- internals -----------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { labConfigSchema, type LabConfigInput } from '../config.ts';
 import type { LabEvent } from '../events.ts';
 import type { PodInfo } from '../pods/runtime.ts';
 import type { ReplicaInfo } from '../replicas/replica-set.ts';
+import type { MatrixRow } from '../scenarios/matrix.ts';
 import type { Verdict } from '../scenarios/verdict.ts';
 import type { LabSnapshot } from '../state/snapshot.ts';
 
@@ -46,9 +47,11 @@ export const commandArgs = {
   'switch.affinity': z.object({ policy: z.enum(['round-robin', 'client-ip', 'cookie', 'session-hash']) }),
   'switch.pinning': z.object({ pinning: z.enum(['pod', 'service']) }),
   'switch.recovery': z.object({ on: z.boolean() }),
+  'switch.store': z.object({ store: z.enum(['redis', 'memory']) }),
   'traffic.start': z.object({ clients: z.number().int().min(1).max(500), rate: z.number().min(0.1).max(100) }),
   'traffic.stop': none,
   'scenario.run': z.object({ name: z.string() }),
+  'matrix.run': z.object({ scenarios: z.array(z.string()).min(1).optional(), clients: z.number().int().min(1).max(64).optional() }).optional(),
   'report.export': z.object({ dir: z.string().min(1).optional() }).optional(),
 } as const;
 
@@ -72,9 +75,12 @@ export interface CommandResults {
   'switch.affinity': null;
   'switch.pinning': null;
   'switch.recovery': null;
+  'switch.store': null;
   'traffic.start': null;
   'traffic.stop': null;
   'scenario.run': Verdict & { scenario: string };
+  /** Runs on labs of its own, one after another: minutes. Progress arrives as lab.log events. */
+  'matrix.run': MatrixRow[];
   'report.export': { markdown: string; json: string };
 }
 

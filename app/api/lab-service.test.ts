@@ -60,4 +60,17 @@ describe('the lab behind the typed API', () => {
     expect(await service.invoke('lab.stop')).toEqual({ result: null });
     expect(await service.invoke('lab.status')).toEqual({ result: null });
   });
+
+  it('runs the matrix on labs of its own, telling each row as it ends', async () => {
+    const before = pushed.length;
+    expect(await service.invoke('matrix.run', { scenarios: ['nope'] })).toMatchObject({ error: { message: expect.stringMatching(/no scenario named "nope"/) } });
+    const matrix = await service.invoke('matrix.run', { scenarios: ['redis-outage'], clients: 2 });
+    if ('error' in matrix) throw new Error(matrix.error.message);
+    expect(matrix.result).toHaveLength(8);
+    const redisPodOn = matrix.result.find((r) => r.store === 'redis' && r.pinning === 'pod' && r.recovery)!;
+    expect(redisPodOn.verdict).toMatchObject({ clientErrors: 0 });
+    expect(redisPodOn.verdict!.requests).toBeGreaterThan(0);
+    expect(matrix.result.filter((r) => r.store === 'memory').every((r) => r.verdict === null && /no Redis/.test(r.notApplicable ?? ''))).toBe(true);
+    await expect.poll(() => pushed.slice(before).filter((e) => e.type === 'lab.log' && e.message.startsWith('matrix: ')).length).toBe(8);
+  }, 120_000);
 });

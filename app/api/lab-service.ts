@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabEvent } from '../events.ts';
 import { Lab } from '../lab.ts';
 import { buildReport, writeReport } from '../report/report.ts';
-import { findScenario } from '../scenarios/scenarios.ts';
+import { runMatrix } from '../scenarios/matrix.ts';
+import { findScenario, SCENARIOS } from '../scenarios/scenarios.ts';
 import { verdictOf } from '../scenarios/verdict.ts';
 import { reduce } from '../state/reducer.ts';
 import { emptySnapshot, type LabSnapshot } from '../state/snapshot.ts';
@@ -32,6 +33,7 @@ export class LabService {
   private readonly listeners = new Map<(events: LabEvent[]) => void, number>();
   private readonly defaults: Parameters<typeof Lab.start>[0];
   private busy: Promise<unknown> = Promise.resolve();
+  private matrixRunning = false;
 
   /** `defaults` are the lab flags this service was started with (e.g. `pinlab serve --pods 5`). */
   constructor(defaults: Parameters<typeof Lab.start>[0] = {}) {
@@ -49,7 +51,8 @@ export class LabService {
     }
     try {
       const handler = this.handlers[command] as (a: unknown) => Promise<CommandResult<C>>;
-      // Commands that change the lab run one at a time, in order.
+      // Commands that change the lab run one at a time, in order; the matrix runs labs of its own.
+      if (command === 'matrix.run') return { result: await handler(parsed.data) };
       const run = this.busy.then(() => handler(parsed.data));
       this.busy = run.catch(() => {});
       return { result: await run };
@@ -107,6 +110,7 @@ export class LabService {
     'switch.affinity': async ({ policy }) => nothing(this.need().setAffinity(policy)),
     'switch.pinning': async ({ pinning }) => nothing(this.need().setPinning(pinning)),
     'switch.recovery': async ({ on }) => nothing(this.need().setRecovery(on)),
+    'switch.store': async ({ store }) => nothing(await this.need().setStore(store)),
     'traffic.start': async ({ clients, rate }) => nothing(this.need().startTraffic({ clients, rate })),
     'traffic.stop': async () => nothing(await this.need().stopTraffic()),
     'scenario.run': async ({ name }) => {
@@ -121,6 +125,24 @@ export class LabService {
       await scenario.run({ lab, events: () => this.events, settle: (ms) => sleep(ms) });
       if (ownTraffic) await lab.stopTraffic();
       return { scenario: name, ...verdictOf(this.events.slice(from)) };
+    },
+    'matrix.run': async (args) => {
+      if (this.matrixRunning) throw new Error('the matrix is already running');
+      const names = args?.scenarios ?? SCENARIOS.map((s) => s.name);
+      for (const name of names) findScenario(name);
+      const base = this.lab?.config ?? { ...this.defaults };
+      this.matrixRunning = true;
+      try {
+        return await runMatrix(names, { replicas: base.replicas, pods: base.pods, runtime: base.runtime, affinity: base.affinity }, {
+          clients: args?.clients ?? 8,
+          onRow: (row) => this.record({
+            type: 'lab.log', at: Date.now(), level: 'info',
+            message: `matrix: ${row.scenario} with store ${row.store}, pinning ${row.pinning}, recovery ${row.recovery ? 'on' : 'off'}: ${row.verdict ? `${row.verdict.clientErrors} client error(s), ${row.verdict.recoveries} recoveries` : 'n/a'}`,
+          }),
+        });
+      } finally {
+        this.matrixRunning = false;
+      }
     },
     'report.export': async (args) => {
       const lab = this.need();

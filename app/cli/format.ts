@@ -1,4 +1,4 @@
-import type { LabConfig } from '../config.ts';
+import type { MatrixRow } from '../scenarios/matrix.ts';
 import type { ScenarioResult } from '../scenarios/run.ts';
 
 function mode(r: ScenarioResult): string {
@@ -19,18 +19,16 @@ export function formatVerdict(r: ScenarioResult): string {
   ].join('\n');
 }
 
-/** A matrix row: a result, or why the scenario does not apply to that mode. */
-export type MatrixRow = ScenarioResult | { scenario: string; config: LabConfig; notApplicable: string };
-
 /** The matrix as one Markdown table. */
-export function formatMatrix(results: readonly MatrixRow[]): string {
+export function formatMatrix(rows: readonly MatrixRow[]): string {
   const header = ['scenario', 'store', 'pinning', 'recovery', 'requests', 'client errors', 'recoveries', 'state losses', 'p50 ms', 'p99 ms'];
-  const rows = results.map((r) => {
-    const mode = [r.scenario, r.config.store, r.config.pinning, r.config.recovery ? 'on' : 'off'];
-    if ('notApplicable' in r) return [...mode, 'n/a', '—', '—', '—', '—', '—'];
-    return [...mode, String(r.requests), String(r.clientErrors), String(r.recoveries), String(r.stateLosses), String(r.latencyMs.p50), String(r.latencyMs.p99)];
+  const cells = rows.map((r) => {
+    const mode = [r.scenario, r.store, r.pinning, r.recovery ? 'on' : 'off'];
+    const v = r.verdict;
+    if (!v) return [...mode, 'n/a', '—', '—', '—', '—', '—'];
+    return [...mode, String(v.requests), String(v.clientErrors), String(v.recoveries), String(v.stateLosses), String(v.latencyMs.p50), String(v.latencyMs.p99)];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), ''].join('\n');
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line), ''].join('\n');
 }

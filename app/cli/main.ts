@@ -1,12 +1,13 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { parseLabConfig, type LabConfigInput } from '../config.ts';
+import type { LabConfigInput } from '../config.ts';
 import { Lab } from '../lab.ts';
 import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
 import { SCENARIOS } from '../scenarios/scenarios.ts';
 import { LabService } from '../api/lab-service.ts';
 import { buildReport, writeReport } from '../report/report.ts';
 import { startWebServer, type WebServer } from '../web/server.ts';
-import { formatMatrix, formatVerdict, type MatrixRow } from './format.ts';
+import { runMatrix } from '../scenarios/matrix.ts';
+import { formatMatrix, formatVerdict } from './format.ts';
 
 function count(min: number, max: number) {
   return (value: string): number => {
@@ -96,24 +97,11 @@ labOptions(program.command('matrix'), false)
     for (const name of names) {
       if (!SCENARIOS.some((s) => s.name === name)) program.error(`error: option '--scenarios <names>': no scenario named "${name}"`, { exitCode: 2 });
     }
-    const rows: MatrixRow[] = [];
-    for (const name of names) {
-      for (const store of ['redis', 'memory'] as const) {
-        for (const pinning of ['pod', 'service'] as const) {
-          for (const recovery of [true, false]) {
-            process.stderr.write(`  ${name}: store ${store}, pinning ${pinning}, recovery ${recovery ? 'on' : 'off'}…\n`);
-            const config = labConfig({ ...flags, store, pinning, recovery });
-            try {
-              rows.push(await runScenario(name, config, { clients: flags.clients }));
-            } catch (error) {
-              // A scenario that cannot apply to a mode (no Redis to stop with the memory store) is a row that says so.
-              rows.push({ scenario: name, config: parseLabConfig(config), notApplicable: (error as Error).message });
-            }
-          }
-        }
-      }
-    }
-    process.stdout.write(flags.json ? JSON.stringify(rows.map((r) => ('notApplicable' in r ? r : resultJson(r)))) + '\n' : formatMatrix(rows));
+    const rows = await runMatrix(names, labConfig({ ...flags, store: 'redis', pinning: 'pod', recovery: true }), {
+      clients: flags.clients,
+      onRow: (row) => process.stderr.write(`  ${row.scenario}: store ${row.store}, pinning ${row.pinning}, recovery ${row.recovery ? 'on' : 'off'}: ${row.verdict ? `${row.verdict.clientErrors} client error(s)` : 'n/a'}\n`),
+    });
+    process.stdout.write(flags.json ? JSON.stringify(rows) + '\n' : formatMatrix(rows));
   });
 
 labOptions(program.command('report'))

@@ -94,6 +94,12 @@ export class ReplicaSet {
     for (const replica of this.replicas.values()) replica.running?.proxy.configure(settings);
   }
 
+  /** The store replicas open from their next start on (a running proxy cannot change stores). */
+  setStore(store: ReplicaTemplate['store'], redisUrl: string): void {
+    this.template.store = store;
+    this.template.redisUrl = redisUrl;
+  }
+
   list(): ReplicaInfo[] {
     return [...this.replicas.values()].map((r) => ({ ...r.info }));
   }

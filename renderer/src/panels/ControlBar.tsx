@@ -56,7 +56,9 @@ export function ControlBar({ status }: { status: LabStatus }) {
         </select>
       </label>
       <span className="grow" />
-      <span className="control-note">store: {config.store}</span>
+      <Switch label="store" values={['memory', 'redis']} on={config.store === 'redis'} busyKey="switch.store" testId="switch-store"
+        title="Where replicas keep session records: each replica's own memory, or Redis shared by all. Switching restarts the replicas onto the new store."
+        onToggle={() => void run('switch.store', 'switch.store', { store: config.store === 'redis' ? 'memory' : 'redis' })} />
       <ActionButton busyKey="lab.stop" testId="stop-lab" title="Stop the lab: pods, replicas, Redis and ingress are removed" onClick={() => void run('lab.stop', 'lab.stop')}>
         stop lab
       </ActionButton>

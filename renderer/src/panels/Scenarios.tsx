@@ -3,6 +3,7 @@ import type { CommandResult } from '../../../app/api/contract.ts';
 import { ms } from '../model/format.ts';
 import { useLab } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
+import { Matrix } from './Matrix.tsx';
 
 /** The lab's named scenarios (app/scenarios), said in a line each. */
 const SCENARIOS = [
@@ -45,6 +46,7 @@ export function Scenarios() {
       </div>
       {current && <p className="card-dim" aria-live="polite">Running {current.name}: {current.what} (traffic runs during it; this takes about 10 s)</p>}
       {verdict && <VerdictView verdict={verdict} />}
+      <Matrix />
       <div className="report">
         <ActionButton busyKey="report.export" testId="export-report" title="Write a Markdown + JSON bug report: versions, config, timeline, per-session traces"
           onClick={() => void run('report.export', 'report.export', {}).then((r) => r && setReport(r))}>
