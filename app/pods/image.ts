@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { ROOT } from '../paths.ts';
+import { hostNode } from './host-node.ts';
 
 export interface ImageProgress {
   /** `base`, `context`, `build` or `ready`. */
@@ -56,8 +57,12 @@ async function ensureBaseImage(docker: Docker, progress: OnImageProgress): Promi
   if (process.platform !== 'linux') {
     throw new Error(`The Docker image ${PREFERRED_BASE} is not present, and the host's Node runtime can only be packed into an image on Linux (this is ${process.platform}). Run "docker pull ${PREFERRED_BASE}" once, then try again.`);
   }
-  progress({ stage: 'base', message: `${PREFERRED_BASE} is not present: the base is the host's Node runtime (${process.execPath})` });
-  const { files, libraryDirs } = await hostRuntimeFiles();
+  const node = hostNode();
+  if (node.electron) {
+    throw new Error(`The Docker image ${PREFERRED_BASE} is not present and cannot be pulled, and no Node >= 22.18 is on the PATH to build a base from. Install Node, or run "docker pull ${PREFERRED_BASE}" once, then try again (or use the process runtime).`);
+  }
+  progress({ stage: 'base', message: `${PREFERRED_BASE} is not present: the base is the host's Node runtime (${node.path})` });
+  const { files, libraryDirs } = await hostRuntimeFiles(node.path);
   const dockerfile = [
     'FROM scratch',
     'COPY rootfs/ /',
@@ -98,18 +103,18 @@ async function tryPull(docker: Docker, image: string, progress: OnImageProgress)
 }
 
 /** The Node binary and every shared library `ldd` says it loads, at the same paths. */
-async function hostRuntimeFiles(): Promise<{ files: ContextFile[]; libraryDirs: string[] }> {
-  const { stdout } = await promisify(execFile)('ldd', [process.execPath]);
+async function hostRuntimeFiles(nodePath: string): Promise<{ files: ContextFile[]; libraryDirs: string[] }> {
+  const { stdout } = await promisify(execFile)('ldd', [nodePath]);
   const libraries: string[] = [];
   for (const line of stdout.split('\n')) {
     const missing = /^\s*(\S+) => not found/.exec(line);
-    if (missing) throw new Error(`ldd ${process.execPath}: ${missing[1]} not found`);
+    if (missing) throw new Error(`ldd ${nodePath}: ${missing[1]} not found`);
     const match = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)/.exec(line);
     if (match?.[1]) libraries.push(match[1]);
   }
-  if (libraries.length === 0) throw new Error(`ldd ${process.execPath} listed no shared libraries: is it a static binary? (${stdout.trim()})`);
+  if (libraries.length === 0) throw new Error(`ldd ${nodePath} listed no shared libraries: is it a static binary? (${stdout.trim()})`);
   const files: ContextFile[] = [
-    { name: 'rootfs/usr/local/bin/node', mode: 0o755, source: await realpath(process.execPath) },
+    { name: 'rootfs/usr/local/bin/node', mode: 0o755, source: await realpath(nodePath) },
     { name: 'rootfs/tmp', mode: 0o1777, directory: true },
   ];
   // A library path is often a symlink (/lib64/ld-linux…): the image gets the file it points to.

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { freePort } from '../net/free-port.ts';
 import { rootPath } from '../paths.ts';
 import { isAlive } from './alive.ts';
+import { hostNode } from './host-node.ts';
 import { waitForMcp } from './probe.ts';
 import type { BackendSpec, PodEvent, PodInfo, PodRuntime } from './runtime.ts';
 
@@ -131,14 +132,14 @@ export class ProcessRuntime implements PodRuntime {
   private async launch(name: string, backend: BackendSpec, port: number): Promise<PodInfo> {
     if (backend.kind === 'image') throw new Error(`pod ${name}: the process runtime cannot run an image`);
     const path = backend.kind === 'demo' ? '/mcp' : backend.path;
-    const command = backend.kind === 'demo' ? process.execPath : backend.command;
+    const node = hostNode();
+    const command = backend.kind === 'demo' ? node.path : backend.command;
     const args = backend.kind === 'demo'
       ? [DEMO, '--host', '127.0.0.1', '--port', String(port), '--pod', name, '--session-lost', backend.sessionLost ?? '404']
       : backend.args.map((a) => a.replaceAll('{port}', String(port)));
     const env = {
       ...process.env, ...(backend.kind === 'demo' ? {} : backend.env), PORT: String(port), POD_NAME: name,
-      // Inside Electron, process.execPath is Electron: this makes it the Node it carries.
-      ...(process.versions.electron && backend.kind === 'demo' ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
+      ...(backend.kind === 'demo' ? node.env : {}),
     };
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const pod: Running = {
