@@ -66,6 +66,11 @@ describe('web mode: the API over HTTP and WebSocket', () => {
     expect(messages[0]).toHaveProperty('snapshot');
     const status = await request(`${base}/api/status`, { headers: auth() });
     expect(await status.body.json()).toMatchObject({ result: { pods: [{ name: 'pod-1' }, { name: 'pod-2' }] } });
+    expect((await request(`${base}/api/commands/lab.stop`, { method: 'POST', headers: auth() })).statusCode).toBe(200);
+    // A new lab starts from an empty snapshot: the client gets it, not events for its old view.
+    const before = messages.length;
+    expect((await request(`${base}/api/commands/lab.start`, { method: 'POST', headers: auth(), body: '{}' })).statusCode).toBe(200);
+    await expect.poll(() => messages.slice(before).some((m) => m.snapshot !== undefined), { timeout: 10_000 }).toBe(true);
     ws.close();
     expect((await request(`${base}/api/commands/lab.stop`, { method: 'POST', headers: auth() })).statusCode).toBe(200);
   });

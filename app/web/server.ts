@@ -117,11 +117,20 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     sockets.handleUpgrade(req, socket, head, (ws) => follow(ws));
   });
 
-  /** A new client gets the snapshot, then every event batch, in order. */
+  /**
+   * A new client gets the snapshot, then every event batch, in order. When the snapshot
+   * did not move by exactly the batch (a new lab started and reset it), the client gets
+   * the snapshot again instead: applying the batch to its old view would be wrong.
+   */
   function follow(ws: WebSocket): void {
+    let version = options.service.getSnapshot().version;
     ws.send(JSON.stringify({ snapshot: options.service.getSnapshot() }));
     const off = options.service.subscribe((events) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ events }));
+      if (ws.readyState !== ws.OPEN) return;
+      const now = options.service.getSnapshot();
+      const continues = now.version === version + events.length;
+      version = now.version;
+      ws.send(JSON.stringify(continues ? { events } : { snapshot: now }));
     });
     ws.on('close', off);
     ws.on('error', off);
