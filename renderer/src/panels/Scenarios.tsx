@@ -6,7 +6,7 @@ import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 import { Matrix } from './Matrix.tsx';
 
 /** The lab's named scenarios (app/scenarios), said in a line each. */
-const SCENARIOS = [
+export const SCENARIOS = [
   { name: 'pod-kill', what: 'Kill the busiest pod; a replacement comes up at a new address.' },
   { name: 'pod-restart-in-place', what: 'Restart the busiest pod at the same address: its memory is gone.' },
   { name: 'runner-restart', what: 'Restart every proxy replica once, abruptly.' },
