@@ -13,5 +13,3 @@ export type LabEvent =
   | ({ type: 'traffic.call' } & CallRecord)
   | { type: 'image.progress'; at: number; stage: string; message: string }
   | { type: 'lab.log'; at: number; level: 'info' | 'warn' | 'error'; message: string };
-
-export type LabEventType = LabEvent['type'];

@@ -95,7 +95,6 @@ export class Lab {
     this.ingress = new Ingress({
       policy: config.affinity,
       targets: () => this.replicas.live().map((r) => ({ id: r.id, origin: `http://127.0.0.1:${r.port}` })),
-      onRouted: () => {},
     });
     this.ingressUrl = await this.ingress.listen(config.ingressPort, config.ingressHost);
     this.cleanups.push(() => this.ingress.close());

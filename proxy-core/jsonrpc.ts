@@ -56,11 +56,6 @@ export const INTERNAL_ERROR = -32603;
 
 export type SessionLostSignal = 'session-lost-404' | 'session-lost-400' | 'session-lost-32001';
 
-/** Statuses whose bodies are read to tell a lost session from an ordinary answer. */
-export function mayBeSessionLost(status: number): boolean {
-  return status === 404 || status === 400 || (status >= 401 && status < 600 && status !== 429);
-}
-
 /**
  * How pods say "I do not know this session": 404 (the spec); 400 with a JSON-RPC error about
  * an invalid/unknown session id (servers built from SDK examples); JSON-RPC -32001 with any

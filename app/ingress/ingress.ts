@@ -16,12 +16,6 @@ export interface IngressTarget {
   origin: string;
 }
 
-export interface IngressRouted {
-  replicaId: string | null;
-  status: number;
-  sessionId: string | null;
-}
-
 /**
  * The lab's front door: one fixed port, spreading requests over the live replicas by the
  * affinity policy. Like a Kubernetes Service in front of the proxy Deployment, it knows only
@@ -32,16 +26,14 @@ export class Ingress {
   private readonly server: Server;
   private readonly agent = new Agent({ bodyTimeout: 0, connect: { timeout: 2000 } });
   private readonly targets: () => IngressTarget[];
-  private readonly onRouted: (routed: IngressRouted) => void;
   private rr = 0;
   private port = 0;
   /** Requests (not GET streams) under way per replica: what a drain waits for. */
   private readonly inflight = new Map<string, number>();
 
-  constructor(options: { policy: AffinityPolicy; targets: () => IngressTarget[]; onRouted: (routed: IngressRouted) => void }) {
+  constructor(options: { policy: AffinityPolicy; targets: () => IngressTarget[] }) {
     this.policy = options.policy;
     this.targets = options.targets;
-    this.onRouted = options.onRouted;
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.route(req, res));
   }
 
@@ -111,7 +103,6 @@ export class Ingress {
       if (!target) {
         res.writeHead(503, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'no proxy replica is running behind the ingress' } }));
-        this.onRouted({ replicaId: null, status: 503, sessionId });
         return;
       }
       tried.add(target.id);
@@ -120,7 +111,6 @@ export class Ingress {
       res.setHeader('x-pinlab-replica', target.id);
       const handler = new RelayHandler({
         res, clientSessionId: null, inspect: null, flushHead: req.method === 'GET',
-        onHead: (status) => this.onRouted({ replicaId: target.id, status, sessionId }),
       });
       this.agent.dispatch({
         origin: target.origin, path: req.url ?? '/mcp', method: (req.method ?? 'GET') as 'GET',
@@ -136,7 +126,6 @@ export class Ingress {
           res.writeHead(502, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: `replica ${target.id} failed: ${(error as Error).message}` } }));
         }
-        this.onRouted({ replicaId: target.id, status: 502, sessionId });
         return;
       }
     }

@@ -17,7 +17,7 @@ export interface RelayOptions {
   /** How many bytes of an answer to read before relaying it (0: stream at once). */
   inspect: ((status: number, headers: IncomingHttpHeaders) => number) | null;
   /** Called when the answer's head is written to the client. */
-  onHead: (status: number) => void;
+  onHead?: (status: number) => void;
   /**
    * Send the head at once instead of with the first body chunk: a GET's SSE stream may stay
    * quiet for long, and the client counts it open only once the head has arrived.
@@ -111,7 +111,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     this.state = 'streaming';
     res.writeHead(this.status, downstreamHeaders(this.headers, clientSessionId));
     if (this.options.flushHead) res.flushHeaders();
-    onHead(this.status);
+    onHead?.(this.status);
     this.resolve({ kind: 'relayed', status: this.status });
   }
 
