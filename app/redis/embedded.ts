@@ -1,22 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
+import { redisServerBinary, type RedisBinaryProgress } from './binary.ts';
 
 export interface RedisStatus {
   up: boolean;
   url: string;
   /** Keys under the lab's prefix; null while Redis is down. */
   keys: number | null;
-}
-
-/** The machine's `redis-server`: redis-memory-server's own download cannot work offline. */
-export function systemRedisBinary(): string {
-  if (process.env.REDISMS_SYSTEM_BINARY) return process.env.REDISMS_SYSTEM_BINARY;
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('redis-server is not installed: install it (apt-get install redis-server, brew install redis) or give the lab an external Redis URL');
-  }
 }
 
 /**
@@ -39,8 +29,9 @@ export class EmbeddedRedis {
     this.admin.on('error', () => {});
   }
 
-  static async start(prefix: string): Promise<EmbeddedRedis> {
-    const server = await RedisMemoryServer.create({ binary: { systemBinary: systemRedisBinary() } });
+  /** Rejects with `RedisUnavailableError` when there is no redis-server and none can be fetched. */
+  static async start(prefix: string, onProgress?: (progress: RedisBinaryProgress) => void): Promise<EmbeddedRedis> {
+    const server = await RedisMemoryServer.create({ binary: { systemBinary: await redisServerBinary(onProgress) } });
     const redis = new EmbeddedRedis(server, `redis://127.0.0.1:${await server.getPort()}`, prefix);
     await redis.admin.connect();
     return redis;

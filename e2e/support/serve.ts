@@ -15,11 +15,11 @@ export interface ServedLab {
 
 /**
  * `pinlab serve` as a user runs it, in its own process: a real lab (embedded Redis, replicas,
- * ingress, pods) behind web mode on free ports.
+ * ingress, pods) behind web mode on free ports; `where` runs another checkout, or a clean environment.
  */
-export async function serveLab(args: string[]): Promise<ServedLab> {
+export async function serveLab(args: string[], where: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServedLab> {
   const child: ChildProcess = spawn(process.execPath, ['app/cli/bin.js', 'serve', '--port', '0', '--ingress-port', '0', ...args], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: where.root ?? ROOT, env: where.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

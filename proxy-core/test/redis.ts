@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
-import { systemRedisBinary } from '../../app/redis/embedded.ts';
+import { redisServerBinary } from '../../app/redis/binary.ts';
 
 /** A real redis-server for one test file, on its own port; stop/start keep the port. */
 export interface TestRedis {
@@ -13,7 +13,7 @@ export interface TestRedis {
 }
 
 export async function startRedis(): Promise<TestRedis> {
-  const server = await RedisMemoryServer.create({ binary: { systemBinary: systemRedisBinary() } });
+  const server = await RedisMemoryServer.create({ binary: { systemBinary: await redisServerBinary() } });
   const url = `redis://127.0.0.1:${await server.getPort()}`;
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
   client.on('error', () => {});
