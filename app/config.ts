@@ -1,16 +1,29 @@
 import { z } from 'zod';
 
-const backend = z.discriminatedUnion('kind', [
+const port = z.number().int().min(1).max(65535);
+/** The MCP endpoint's path on a pod, query string allowed: `/mcp`, `/v1/mcp?tenant=a`. */
+const mcpPath = z.string().regex(/^\/\S*$/, 'must be a path starting with /, such as /mcp').default('/mcp');
+const env = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string());
+
+/** The server under test: the lab's demo backend, or the user's own as an image or a command. */
+export const backendSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('demo'), sessionLost: z.enum(['404', '400', '32001']).optional() }),
+  /** The user's server as a Docker image (docker runtime): it listens on `port` inside the container. */
+  z.object({ kind: z.literal('image'), image: z.string().min(1), port, path: mcpPath, env: env.optional() }),
+  /**
+   * The user's server as a command (either runtime). Each pod gets a free port of its own, in
+   * the variable `portEnv` and wherever an argument holds `{port}`. `cwd` is where relative
+   * paths in the command resolve (where the user ran pinlab).
+   */
   z.object({
-    kind: z.literal('image'), image: z.string().min(1), port: z.number().int().min(1).max(65535),
-    path: z.string().startsWith('/'), env: z.record(z.string(), z.string()).optional(),
-  }),
-  z.object({
-    kind: z.literal('command'), command: z.string().min(1), args: z.array(z.string()), port: z.number().int().min(1).max(65535).optional(),
-    path: z.string().startsWith('/'), env: z.record(z.string(), z.string()).optional(),
+    kind: z.literal('command'), command: z.string().min(1), args: z.array(z.string()).default([]),
+    portEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('PORT'),
+    path: mcpPath, env: env.optional(), cwd: z.string().optional(),
   }),
 ]);
+
+/** What each simulated client calls: a tool of the user's choice, with arguments checked against its input schema. */
+export const callSchema = z.object({ tool: z.string().min(1), args: z.record(z.string(), z.unknown()).default({}) });
 
 /** A lab's whole configuration; every field has a default. */
 export const labConfigSchema = z.object({
@@ -23,7 +36,12 @@ export const labConfigSchema = z.object({
   recovery: z.boolean().default(true),
   affinity: z.enum(['round-robin', 'client-ip', 'cookie', 'session-hash']).default('round-robin'),
   runtime: z.enum(['docker', 'process', 'auto']).default('auto'),
-  backend: backend.default({ kind: 'demo' }),
+  backend: backendSchema.default({ kind: 'demo' }),
+  /**
+   * What the simulated clients call. Absent: `counter` on the demo backend (its state-loss
+   * probe), `ping` and `tools/list` on any other server.
+   */
+  call: callSchema.optional(),
   ingressPort: z.number().int().min(0).max(65535).default(7400),
   ingressHost: z.string().default('127.0.0.1'),
   /** How long a pod change takes to reach the replicas' endpoint lists (kube-proxy lag). */

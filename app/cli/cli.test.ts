@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { quote } from 'shell-quote';
 import { PID_ROOT } from '../pods/process-runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../proxy-core/test/processes.ts';
@@ -23,10 +24,53 @@ describe('pinlab command line', () => {
     [['scenario', 'pod-kill', '--replicas', '99'], /--replicas.*from 1 to 16/],
     [['scenario', 'pod-kill', '--store', 'etcd'], /--store.*Allowed choices are redis, memory/],
     [['matrix', '--scenarios', 'pod-kill,bogus'], /no scenario named "bogus"/],
-  ])('bad input %j: a clear message, exit 2', (args, message) => {
+    [['scenario', 'pod-kill', '--server-image', 'mine', '--server-port', '3000', '--server-command', 'node s.js'], /'--server-image <image>' cannot be used with option '--server-command <command>'/],
+    [['serve', '--no-start', '--server-image', 'mine'], /'--server-port <port>' is required with --server-image/],
+    [['scenario', 'pod-kill', '--server-command', 'node s.js', '--server-port', '3000'], /'--server-port <port>' is for --server-image/],
+    [['matrix', '--server-image', 'mine', '--server-port', '70000'], /'--server-port <port>'.*from 1 to 65535/],
+    [['report', '--server-command', 'node s.js', '--server-env', 'NOEQUALS'], /'--server-env <K=V>'.*expected NAME=VALUE/],
+    [['scenario', 'pod-kill', '--server-command', 'node s.js', '--server-env', '1X=y'], /'--server-env <K=V>'.*expected NAME=VALUE/],
+    [['scenario', 'pod-kill', '--server-command', 'node s.js | tee log'], /'--server-command <command>'.*"\|" is shell syntax/],
+    [['scenario', 'pod-kill', '--server-command', '  '], /'--server-command <command>'.*expected a command line/],
+    [['scenario', 'pod-kill', '--server-command', 'node "my server.js --port {port}'], /'--server-command <command>'.*a " quote is never closed/],
+    [['scenario', 'pod-kill', '--call', 'echo', '--call-args', '{message:'], /'--call-args <json>'.*not JSON/],
+    [['scenario', 'pod-kill', '--call', 'echo', '--call-args', '["hi"]'], /'--call-args <json>'.*expected a JSON object/],
+    [['scenario', 'pod-kill', '--call-args', '{}'], /'--call-args <json>' needs --call/],
+    [['serve', '--no-start', '--redis-url', 'localhost:6379'], /'--redis-url <url>'.*redis:\/\/ or rediss:\/\//],
+    [['scenario', 'pod-kill', '--server-path', 'mcp', '--server-command', 'node s.js'], /'--server-path <path>'.*starting with \//],
+    [['scenario', 'pod-kill', '--server-port-env', 'PORT'], /'--server-port-env <name>' needs --server-command/],
+  ])('bad input %j: a clear message in one line, exit 2', (args, message) => {
     const { code, stderr } = pinlab(args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--help of each lab command tells how your server gets its port', () => {
+    for (const command of ['scenario', 'matrix', 'report', 'serve']) {
+      const { code, stdout } = pinlab([command, '--help']);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/--server-image <image>/);
+      expect(stdout.replace(/\s+/g, ' ')).toMatch(/each pod gets a free port in \$PORT \(see --server-port-env\) and wherever an argument holds \{port\}/);
+    }
+  });
+
+  it('scenario with --server-command runs server-everything as the pods, and --call picks the tool', () => {
+    const command = quote([process.execPath, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'streamableHttp']);
+    const { code, stdout, stderr } = pinlab([
+      'scenario', 'pod-kill', '--runtime', 'process', '--pods', '3', '--clients', '4', '--json',
+      '--server-command', command, '--server-env', 'EVERYTHING_NOTE=a=b', '--call', 'echo', '--call-args', '{"message":"hi"}',
+    ]);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.config.backend).toEqual({
+      kind: 'command', command: process.execPath, args: ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'streamableHttp'],
+      portEnv: 'PORT', path: '/mcp', env: { EVERYTHING_NOTE: 'a=b' }, cwd: resolve(ROOT),
+    });
+    expect(result.config.call).toEqual({ tool: 'echo', args: { message: 'hi' } });
+    expect(result.requests).toBeGreaterThan(0);
+    expect(result.clientErrors).toBe(0);
+    expect(result.recoveries).toBeGreaterThanOrEqual(1);
   });
 
   it('SIGTERM during a run stops the lab and leaves no pod behind', async () => {

@@ -1,10 +1,13 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { LabConfigInput } from '../config.ts';
+import { parse as shellWords } from 'shell-quote';
+import { LabConfigError, parseLabConfig, type LabConfigInput } from '../config.ts';
 import { Lab } from '../lab.ts';
 import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
 import { SCENARIOS } from '../scenarios/scenarios.ts';
 import { LabService } from '../api/lab-service.ts';
 import { buildReport, writeReport } from '../report/report.ts';
+import { ensureBuilt } from '../web/build.ts';
+import { openInBrowser } from '../web/open.ts';
 import { startWebServer, type WebServer } from '../web/server.ts';
 import { runMatrix } from '../scenarios/matrix.ts';
 import { formatMatrix, formatVerdict } from './format.ts';
@@ -23,6 +26,78 @@ function onOff(value: string): boolean {
   throw new InvalidArgumentError(`expected on or off, got "${value}"`);
 }
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function envName(value: string): string {
+  if (!ENV_NAME.test(value)) throw new InvalidArgumentError(`expected an environment variable name such as PORT, got "${value}"`);
+  return value;
+}
+
+/** `K=V`, repeatable: the pairs gathered so far, with this one. */
+function envPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  const key = eq > 0 ? value.slice(0, eq) : '';
+  if (!ENV_NAME.test(key)) throw new InvalidArgumentError(`expected NAME=VALUE with NAME an environment variable name, got "${value}"`);
+  return { ...previous, [key]: value.slice(eq + 1) };
+}
+
+function mcpPath(value: string): string {
+  if (!/^\/\S*$/.test(value)) throw new InvalidArgumentError(`expected a path starting with /, such as /mcp, got "${value}"`);
+  return value;
+}
+
+function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`not JSON (${(error as Error).message}): ${value}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError(`expected a JSON object such as '{"a":1}', got ${value}`);
+  return parsed as Record<string, unknown>;
+}
+
+function redisUrl(value: string): string {
+  if (!/^rediss?:\/\/\S+$/.test(value)) throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
+  return value;
+}
+
+/**
+ * A command line split as a POSIX shell would split it (quotes, escapes), but run with no
+ * shell: `$VARS` and `{port}` stay as written, and pipes or redirections are refused.
+ */
+function commandLine(value: string): string[] {
+  const open = unclosedQuote(value);
+  if (open) throw new InvalidArgumentError(`a ${open} quote is never closed`);
+  const words: string[] = [];
+  for (const entry of shellWords(value, (name) => `$${name}`)) {
+    if (typeof entry === 'string') words.push(entry);
+    else if ('comment' in entry) break;
+    else if (entry.op === 'glob') words.push(entry.pattern);
+    else throw new InvalidArgumentError(`"${entry.op}" is shell syntax, and the command runs without a shell: wrap it as sh -c '…'`);
+  }
+  if (words.length === 0) throw new InvalidArgumentError('expected a command line, such as "node server.js"');
+  return words;
+}
+
+/** The quote left open at the end of `line`, if any: shell-quote would close it silently. */
+function unclosedQuote(line: string): string | null {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = null;
+    } else if (c === '\\') {
+      i++; // escapes the next character, in double quotes or none
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    }
+  }
+  return quote;
+}
+
 interface LabFlags {
   replicas: number;
   pods: number;
@@ -33,9 +108,18 @@ interface LabFlags {
   affinity: 'round-robin' | 'client-ip' | 'cookie' | 'session-hash';
   clients: number;
   json?: boolean;
+  serverImage?: string;
+  serverCommand?: string[];
+  serverPort?: number;
+  serverPortEnv?: string;
+  serverPath?: string;
+  serverEnv?: Record<string, string>;
+  call?: string;
+  callArgs?: Record<string, unknown>;
+  redisUrl?: string;
 }
 
-/** The lab flags shared by `scenario`, `matrix` (and, later, `serve`). */
+/** The lab flags shared by `scenario`, `matrix`, `report` and `serve`. */
 function labOptions(command: Command, modeFlags = true): Command {
   command
     .addOption(new Option('--replicas <n>', 'proxy replicas').argParser(count(1, 16)).default(2))
@@ -50,14 +134,51 @@ function labOptions(command: Command, modeFlags = true): Command {
       .addOption(new Option('--pinning <kind>', 'what a session record pins').choices(['pod', 'service']).default('pod'))
       .addOption(new Option('--recovery <on|off>', 'transparent re-initialization').argParser(onOff).default(true, 'on'));
   }
+  // Your own server instead of the demo backend.
+  command
+    .addOption(new Option('--server-image <image>', 'your MCP server as a Docker image (docker runtime), listening on --server-port').conflicts('serverCommand'))
+    .addOption(new Option('--server-port <port>', 'the port your image\'s server listens on inside its container (needed with --server-image)').argParser(count(1, 65535)))
+    .addOption(new Option('--server-command <command>', 'your MCP server as a command line, run from here (no shell): each pod gets a free port in $PORT (see --server-port-env) and wherever an argument holds {port}').argParser(commandLine))
+    .addOption(new Option('--server-port-env <name>', 'the variable --server-command reads its port from').argParser(envName).default('PORT'))
+    .addOption(new Option('--server-path <path>', 'your server\'s MCP endpoint').argParser(mcpPath).default('/mcp'))
+    .addOption(new Option('--server-env <K=V>', 'an environment variable for your server (repeatable)').argParser(envPair))
+    .addOption(new Option('--call <tool>', 'the tool each simulated client calls (default: counter on the demo, ping and tools/list on your server)'))
+    .addOption(new Option('--call-args <json>', 'the --call tool\'s arguments, a JSON object').argParser(jsonObject))
+    .addOption(new Option('--redis-url <url>', 'an external Redis for the session store instead of the embedded one').argParser(redisUrl));
   return command;
 }
 
+/** Flag combinations each flag alone cannot check; the first problem, naming its flag. */
+function flagProblem(command: Command, flags: LabFlags): string | null {
+  const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+  if (flags.serverImage && flags.serverPort === undefined) return "option '--server-port <port>' is required with --server-image (the port its server listens on in the container)";
+  if (flags.serverCommand && flags.serverPort !== undefined) return "option '--server-port <port>' is for --server-image: a --server-command pod gets its port in $PORT (see --server-port-env) or {port}";
+  if (!flags.serverImage && flags.serverPort !== undefined) return "option '--server-port <port>' needs --server-image";
+  if (!flags.serverCommand && given('serverPortEnv')) return "option '--server-port-env <name>' needs --server-command";
+  if (!flags.serverImage && !flags.serverCommand) {
+    if (given('serverPath')) return "option '--server-path <path>' needs --server-image or --server-command";
+    if (flags.serverEnv) return "option '--server-env <K=V>' needs --server-image or --server-command";
+  }
+  if (flags.callArgs && !flags.call) return "option '--call-args <json>' needs --call <tool>";
+  return null;
+}
+
+/** The lab config the flags describe; a bad combination ends the run with exit 2. */
 function labConfig(flags: LabFlags): LabConfigInput {
-  return {
+  const config: LabConfigInput = {
     replicas: flags.replicas, pods: flags.pods, runtime: flags.runtime, store: flags.store, pinning: flags.pinning,
     recovery: flags.recovery, affinity: flags.affinity, ingressPort: 0,
   };
+  const [command, ...args] = flags.serverCommand ?? [];
+  if (flags.serverImage) {
+    config.backend = { kind: 'image', image: flags.serverImage, port: flags.serverPort ?? 0, path: flags.serverPath, env: flags.serverEnv };
+  } else if (command) {
+    // Relative paths in the command mean what they meant where pinlab was run.
+    config.backend = { kind: 'command', command, args, portEnv: flags.serverPortEnv, path: flags.serverPath, env: flags.serverEnv, cwd: process.cwd() };
+  }
+  if (flags.call) config.call = { tool: flags.call, args: flags.callArgs ?? {} };
+  if (flags.redisUrl) config.redisUrl = flags.redisUrl;
+  return config;
 }
 
 /** What `--json` prints for a scenario: the issue's fields, nothing more. */
@@ -75,7 +196,19 @@ function resultJson(result: ScenarioResult) {
 
 const program = new Command('pinlab')
   .description('Pinlab: a lab for horizontally scaled MCP servers — proxy replicas, a session store and pods on this machine.')
-  .exitOverride();
+  .exitOverride()
+  .hook('preAction', (_program, command) => {
+    const flags = command.opts<LabFlags>();
+    if (!('replicas' in flags)) return; // not a lab command
+    const problem = flagProblem(command, flags);
+    if (problem) program.error(`error: ${problem}`, { exitCode: 2 });
+    try {
+      parseLabConfig(labConfig(flags));
+    } catch (error) {
+      if (error instanceof LabConfigError) program.error(`error: ${error.message}`, { exitCode: 2 });
+      throw error;
+    }
+  });
 
 program.command('scenarios').description('list the scenarios').action(() => {
   for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.description}\n`);
@@ -123,8 +256,11 @@ labOptions(program.command('serve'))
   .addOption(new Option('--ingress-port <port>', 'the lab\'s MCP front door').argParser(count(0, 65535)).default(7400))
   .option('--dangerously-allow-remote', 'listen beyond loopback (exposes the lab\'s controls to the network)')
   .option('--no-start', 'do not start a lab now: the UI starts one')
-  .action(async (flags: LabFlags & { port: number; host: string; ingressPort: number; dangerouslyAllowRemote?: boolean; start: boolean }) => {
+  .option('--open', 'open the UI in the default browser, where there is a desktop')
+  .action(async (flags: LabFlags & { port: number; host: string; ingressPort: number; dangerouslyAllowRemote?: boolean; start: boolean; open?: boolean }) => {
     const service = new LabService({ ...labConfig(flags), ingressPort: flags.ingressPort });
+    await ensureBuilt((line) => process.stdout.write(`${line}\n`))
+      .catch((error: Error) => process.stderr.write(`pinlab: could not build the UI (${error.message}); the API still works\n`));
     const web: WebServer = await startWebServer({ service, port: flags.port, host: flags.host, dangerouslyAllowRemote: flags.dangerouslyAllowRemote })
       .catch((error: Error) => program.error(`error: ${error.message}`, { exitCode: 2 }));
     onStop.push(() => web.close(), () => service.close());
@@ -134,6 +270,10 @@ labOptions(program.command('serve'))
       process.stdout.write(`lab ${started.result.id}: MCP ingress ${started.result.ingressUrl} (${started.result.runtime})\n`);
     }
     process.stdout.write(`Pinlab web mode: ${web.url}\n`);
+    if (flags.open) {
+      const opened = await openInBrowser(web.url);
+      if (opened !== true) process.stdout.write(`(${opened}: open the address above yourself)\n`);
+    }
     await new Promise(() => {}); // until a signal
   });
 

@@ -182,11 +182,6 @@ describe.skipIf(unreachable !== null)('DockerRuntime against the real engine', (
     expect(logs).toMatch(/^\{"event":"listening","pod":"pod-1","host":"0.0.0.0","port":8080,"path":"\/mcp"\}$/m);
   });
 
-  it('refuses command backends', async () => {
-    await expect(runtime.start('pod-9', { kind: 'command', command: 'node', args: [], path: '/mcp' })).rejects.toThrow(/process runtime/);
-    expect(runtime.list().some((p) => p.name === 'pod-9')).toBe(false);
-  });
-
   it('removeOrphans removes containers of a dead owner and leaves live labs alone', async () => {
     const deadPid = 999_999;
     expect(() => process.kill(deadPid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));

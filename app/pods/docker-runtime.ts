@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
 import { freePort } from '../net/free-port.ts';
 import { isAlive } from './alive.ts';
-import { ensureDemoImage, type OnImageProgress } from './image.ts';
+import { hostNode } from './host-node.ts';
+import { ensureBaseImage, ensureDemoImage, inspectImage, offline, tryPull, type OnImageProgress } from './image.ts';
 import { waitForMcp } from './probe.ts';
+import { startFailure } from './start-failure.ts';
 import type { BackendSpec, PodEvent, PodInfo, PodRuntime, PodState } from './runtime.ts';
 
 const LAB_LABEL = 'pinlab.lab';
@@ -10,18 +13,29 @@ const POD_LABEL = 'pinlab.pod';
 const OWNER_LABEL = 'pinlab.owner-pid';
 const DEFAULT_SOCKET = '/var/run/docker.sock';
 const DEMO_PORT = 8080;
+/** Where a command pod listens inside its container (each container has its own network). */
+const COMMAND_PORT = 8080;
 const PING_TIMEOUT_MS = 2000;
-const READY_TIMEOUT_MS = 20_000;
 const RECONNECT_MS = 500;
 /** How much output a removed container leaves behind for logs(). */
 const KEPT_LOG_LINES = 500;
 
-/** What a container can run: `command` backends are the process runtime's. */
-type ContainerBackend = Exclude<BackendSpec, { kind: 'command' }>;
+/** How a backend becomes a container. */
+interface ContainerPlan {
+  image: string;
+  /** The image's own command when absent. */
+  cmd?: string[];
+  env: Record<string, string>;
+  /** The port the server listens on inside the container. */
+  port: number;
+  path: string;
+  workingDir?: string;
+  binds?: string[];
+}
 
 interface Pod {
   info: PodInfo;
-  backend: ContainerBackend;
+  backend: BackendSpec;
   /** The host port, kept across restarts so the address stays the same. */
   port: number;
   /** Set when the lab itself ends the container, so its death is not reported as a crash. */
@@ -49,7 +63,11 @@ export class DockerRuntime implements PodRuntime {
   private readonly onImageProgress: OnImageProgress | undefined;
   private readonly pods = new Map<string, Pod>();
   private readonly listeners = new Set<(event: PodEvent) => void>();
+  private readonly readyTimeoutMs: number;
   private image: Promise<string> | null = null;
+  private base: Promise<string> | null = null;
+  /** The user's images, each checked (and pulled, when online) once. */
+  private readonly userImages = new Map<string, Promise<string>>();
   private events: AbortController | null = null;
   private reconnect: NodeJS.Timeout | null = null;
   /** The last event seen, so that a reconnected stream replays what it missed, and only that. */
@@ -58,14 +76,18 @@ export class DockerRuntime implements PodRuntime {
   private followingSince = 0;
   private closed = false;
 
-  private constructor(docker: Docker, labId: string, onImageProgress: OnImageProgress | undefined) {
+  private constructor(docker: Docker, labId: string, onImageProgress: OnImageProgress | undefined, readyTimeoutMs: number) {
     this.docker = docker;
     this.labId = labId;
     this.onImageProgress = onImageProgress;
+    this.readyTimeoutMs = readyTimeoutMs;
   }
 
-  /** Connects to the engine (rejects when it does not answer within 2 s) and follows its events. */
-  static async connect(options: { labId: string; socketPath?: string; onImageProgress?: OnImageProgress }): Promise<DockerRuntime> {
+  /**
+   * Connects to the engine (rejects when it does not answer within 2 s) and follows its
+   * events. `readyTimeoutMs`: how long a pod has to answer MCP (default 20 s).
+   */
+  static async connect(options: { labId: string; socketPath?: string; onImageProgress?: OnImageProgress; readyTimeoutMs?: number }): Promise<DockerRuntime> {
     const socketPath = options.socketPath ?? DEFAULT_SOCKET;
     const started = Date.now();
     try {
@@ -75,7 +97,7 @@ export class DockerRuntime implements PodRuntime {
       const reason = Date.now() - started >= PING_TIMEOUT_MS - 50 ? `no answer within ${PING_TIMEOUT_MS / 1000} s` : (error as Error).message;
       throw new Error(`Docker is not reachable at ${socketPath}: ${reason}`, { cause: error });
     }
-    const runtime = new DockerRuntime(new Docker({ socketPath }), options.labId, options.onImageProgress);
+    const runtime = new DockerRuntime(new Docker({ socketPath }), options.labId, options.onImageProgress, options.readyTimeoutMs ?? 20_000);
     await runtime.follow();
     return runtime;
   }
@@ -95,9 +117,6 @@ export class DockerRuntime implements PodRuntime {
   async start(name: string, backend: BackendSpec): Promise<PodInfo> {
     const existing = this.pods.get(name);
     if (existing && existing.info.state !== 'dead') throw new Error(`pod ${name} is already running (${existing.info.state})`);
-    if (backend.kind === 'command') {
-      throw new Error(`pod ${name}: a command backend needs the process runtime; the docker runtime runs the demo backend or an image`);
-    }
     return this.launch(name, backend, await freePort(), false);
   }
 
@@ -126,6 +145,12 @@ export class DockerRuntime implements PodRuntime {
     const pod = this.get(name);
     await this.docker.getContainer(pod.info.id).unpause();
     this.update(pod, 'ready', 'unpaused (docker unpause)');
+  }
+
+  /** The id (`sha256:…`) of the image the pod's container runs: what a bug report names. */
+  async imageId(name: string): Promise<string | null> {
+    const { Image } = await this.docker.getContainer(this.get(name).info.id).inspect();
+    return Image || null;
   }
 
   async logs(name: string, lines = 100): Promise<string> {
@@ -161,50 +186,86 @@ export class DockerRuntime implements PodRuntime {
   }
 
   /** Creates and starts the container, then waits until it answers MCP. */
-  private async launch(name: string, backend: ContainerBackend, port: number, restarting: boolean): Promise<PodInfo> {
-    const demo = backend.kind === 'demo';
-    const image = demo ? await this.demoImage() : backend.image;
-    const containerPort = demo ? DEMO_PORT : backend.port;
-    const path = demo ? '/mcp' : backend.path;
-    const env = demo ? { POD_NAME: name } : { PORT: String(containerPort), POD_NAME: name, ...backend.env };
+  private async launch(name: string, backend: BackendSpec, port: number, restarting: boolean): Promise<PodInfo> {
+    let plan: ContainerPlan;
     let id: string;
     try {
+      plan = await this.plan(name, backend);
       const container = await this.docker.createContainer({
         name: containerName(this.labId, name),
-        Image: image,
-        Cmd: demo ? ['node', 'app/demo-backend/main.ts', '--host', '0.0.0.0', '--port', String(DEMO_PORT), '--pod', name, '--session-lost', backend.sessionLost ?? '404'] : undefined,
-        Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+        Image: plan.image,
+        Cmd: plan.cmd,
+        Env: Object.entries(plan.env).map(([key, value]) => `${key}=${value}`),
+        WorkingDir: plan.workingDir,
         Labels: { [LAB_LABEL]: this.labId, [POD_LABEL]: name, [OWNER_LABEL]: String(process.pid) },
-        ExposedPorts: { [`${containerPort}/tcp`]: {} },
-        HostConfig: { PortBindings: { [`${containerPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
+        ExposedPorts: { [`${plan.port}/tcp`]: {} },
+        HostConfig: { PortBindings: { [`${plan.port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] }, Binds: plan.binds },
       });
       id = container.id;
+      // close() ran while this container was being made: it would outlive the lab.
+      if (this.closed) {
+        await this.remove(id);
+        throw new Error('the lab is stopping');
+      }
     } catch (error) {
       if (!restarting) this.pods.delete(name);
-      const why = statusOf(error) === 404 && !demo
-        ? `the image ${image} is not present locally (the lab pulls nothing: build or load it first)`
-        : (error as Error).message;
+      const why = statusOf(error) === 404 && backend.kind === 'image' ? missingImage(backend.image) : (error as Error).message;
       throw new Error(`pod ${name}: cannot create its container: ${why}`, { cause: error });
     }
     const pod: Pod = {
-      info: { name, state: 'starting', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}${path}`, id, startedAt: Date.now() },
+      info: { name, state: 'starting', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}${plan.path}`, id, startedAt: Date.now() },
       backend, port, expectedExit: null, signal: null, lastLogs: '',
     };
     this.pods.set(name, pod);
+    let started = false;
     try {
       await this.docker.getContainer(id).start();
-      await waitForMcp(pod.info.url, { timeoutMs: READY_TIMEOUT_MS, isAlive: () => pod.info.state !== 'dead' });
+      started = true;
+      await waitForMcp(pod.info.url, { timeoutMs: this.readyTimeoutMs, isAlive: () => pod.info.state !== 'dead' });
     } catch (error) {
-      const exit = await this.exitOf(id);
+      const exit = started ? await this.exitOf(id) : '';
       pod.expectedExit = 'failed to start';
       await this.destroy(pod);
       if (restarting) this.update(pod, 'dead', 'failed to start');
       else this.pods.delete(name);
-      const output = lastLines(pod.lastLogs, 20);
-      throw new Error(`pod ${name} did not start${exit}: ${(error as Error).message}\n${output}`, { cause: error });
+      const message = (error as Error).message;
+      if (!started && backend.kind === 'command' && /executable file not found|no such file or directory/i.test(message)) {
+        throw new Error(
+          `pod ${name}: the program "${plan.cmd?.[0]}" is not in the image ${plan.image}, where the docker runtime runs commands ` +
+            `(the lab's Node image, with ${plan.workingDir} mounted read-only): use --runtime process, or run your server from an image (--server-image)`,
+          { cause: error },
+        );
+      }
+      throw startFailure(name, exit ? `its container ${exit} before it answered MCP at ${pod.info.url}` : message, pod.lastLogs, error);
     }
     this.update(pod, 'ready', 'started');
     return { ...pod.info };
+  }
+
+  /** What runs in the container, for each kind of backend. */
+  private async plan(name: string, backend: BackendSpec): Promise<ContainerPlan> {
+    switch (backend.kind) {
+      case 'demo':
+        return {
+          image: await this.demoImage(),
+          cmd: ['node', 'app/demo-backend/main.ts', '--host', '0.0.0.0', '--port', String(DEMO_PORT), '--pod', name, '--session-lost', backend.sessionLost ?? '404'],
+          env: { POD_NAME: name }, port: DEMO_PORT, path: '/mcp',
+        };
+      case 'image':
+        return { image: await this.userImage(backend.image), env: { PORT: String(backend.port), POD_NAME: name, ...backend.env }, port: backend.port, path: backend.path };
+      case 'command': {
+        // The command runs on the lab's Node image, in the user's folder mounted at the same
+        // path (read-only), so that the paths in it mean what they mean on the host.
+        const cwd = backend.cwd ?? process.cwd();
+        if (!existsSync(cwd)) throw new Error(`the command's working directory ${cwd} does not exist`);
+        return {
+          image: await this.baseImage(),
+          cmd: [containerProgram(backend.command), ...backend.args.map((arg) => arg.replaceAll('{port}', String(COMMAND_PORT)))],
+          env: { ...backend.env, [backend.portEnv]: String(COMMAND_PORT), POD_NAME: name },
+          port: COMMAND_PORT, path: backend.path, workingDir: cwd, binds: [`${cwd}:${cwd}:ro`],
+        };
+      }
+    }
   }
 
   private demoImage(): Promise<string> {
@@ -213,6 +274,32 @@ export class DockerRuntime implements PodRuntime {
       throw error;
     });
     return this.image;
+  }
+
+  private baseImage(): Promise<string> {
+    this.base ??= ensureBaseImage(this.docker, this.onImageProgress).then(
+      (base) => base.tag,
+      (error: unknown) => {
+        this.base = null;
+        throw error;
+      },
+    );
+    return this.base;
+  }
+
+  /** The user's image when it is here, or once pulled (unless offline); else says how to get it. */
+  private userImage(image: string): Promise<string> {
+    let ready = this.userImages.get(image);
+    if (!ready) {
+      ready = (async () => {
+        if (await inspectImage(this.docker, image)) return image;
+        if (await tryPull(this.docker, image, this.onImageProgress, 'pull')) return image;
+        throw new Error(missingImage(image));
+      })();
+      ready.catch(() => this.userImages.delete(image)); // a later start looks again
+      this.userImages.set(image, ready);
+    }
+    return ready;
   }
 
   /** SIGKILL, keep its output, remove: the container and its published port are gone. */
@@ -246,11 +333,11 @@ export class DockerRuntime implements PodRuntime {
     return demultiplex(raw);
   }
 
-  /** ` (exited with code N)` when the container is no longer running, else nothing. */
+  /** `exited with code N` when the container is no longer running, else nothing. */
   private async exitOf(id: string): Promise<string> {
     try {
       const { State } = await this.docker.getContainer(id).inspect();
-      return State.Running ? '' : ` (exited with code ${State.ExitCode}${State.OOMKilled ? ', out of memory' : ''})`;
+      return State.Running ? '' : `exited with code ${State.ExitCode}${State.OOMKilled ? ' (out of memory)' : ''}`;
     } catch {
       return '';
     }
@@ -333,7 +420,7 @@ export class DockerRuntime implements PodRuntime {
           pod.expectedExit = null;
           pod.signal = null;
           this.update(pod, 'starting', 'started outside the lab');
-          waitForMcp(pod.info.url, { timeoutMs: READY_TIMEOUT_MS, isAlive: () => pod.info.state === 'starting' }).then(
+          waitForMcp(pod.info.url, { timeoutMs: this.readyTimeoutMs, isAlive: () => pod.info.state === 'starting' }).then(
             () => this.update(pod, 'ready', 'answers again'),
             () => {},
           );
@@ -372,6 +459,17 @@ export function demultiplex(raw: Buffer): string {
 
 function lastLines(text: string, lines: number): string {
   return text.replace(/\n$/, '').split('\n').slice(-lines).join('\n');
+}
+
+/** What to do about an image that is not here: the lab builds only its own. */
+function missingImage(image: string): string {
+  const pulled = offline() ? 'the lab pulls nothing when offline (PINLAB_OFFLINE=1)' : 'it could not be pulled';
+  return `the image ${image} is not present locally and ${pulled}: build it (docker build -t ${image} .), load it (docker load -i FILE.tar) or pull it (docker pull ${image}), then start again`;
+}
+
+/** The host's own Node binary means the image's `node`: a host path is not in the image. */
+function containerProgram(command: string): string {
+  return command === process.execPath || command === hostNode().path ? 'node' : command;
 }
 
 /** A container name people can read in `docker ps`; unique per lab and pod. */

@@ -36,19 +36,41 @@ export async function ensureDemoImage(docker: Docker, options: { onProgress?: On
   const root = options.root ?? ROOT;
   const base = await ensureBaseImage(docker, progress);
   progress({ stage: 'context', message: 'collecting the demo backend and its dependencies' });
-  const files = await demoFiles(root);
-  const dockerfile = [
-    `FROM ${base.tag}`,
-    'WORKDIR /app',
-    'COPY files/ /app/',
-    'CMD ["node", "app/demo-backend/main.ts"]',
-    '',
-  ].join('\n');
-  return ensureImage(docker, 'pinlab-demo', dockerfile, files, `${base.tag}@${base.id}`, progress);
+  const files = [...(await demoFiles(root)), ...(await packageTreeFiles(root, DEMO_PACKAGES, 'the demo backend'))];
+  return ensureImage(docker, 'pinlab-demo', appDockerfile(base.tag, ['node', 'app/demo-backend/main.ts']), files, `${base.tag}@${base.id}`, progress);
 }
 
-/** `node:24-slim` if it is already here (no registry to pull from), else the host's own Node. */
-async function ensureBaseImage(docker: Docker, progress: OnImageProgress): Promise<{ tag: string; id: string }> {
+/**
+ * An image of installed npm packages and their dependency closure under `/app/node_modules`,
+ * on the lab's Node base, `<repo>:<content hash>`: how a Node MCP server that is a package
+ * (`@modelcontextprotocol/server-everything`) becomes an image with no registry to pull from.
+ */
+export async function ensurePackageImage(
+  docker: Docker,
+  options: { repo: string; packages: string[]; cmd: string[]; root?: string; onProgress?: OnImageProgress },
+): Promise<string> {
+  const progress: OnImageProgress = options.onProgress ?? (() => {});
+  const root = options.root ?? ROOT;
+  const base = await ensureBaseImage(docker, progress);
+  progress({ stage: 'context', message: `collecting ${options.packages.join(', ')} and their dependencies` });
+  const pkg = { name: options.repo, private: true, type: 'module' };
+  const files: ContextFile[] = [
+    { name: 'files/package.json', mode: 0o644, content: Buffer.from(JSON.stringify(pkg, null, 2) + '\n') },
+    ...(await packageTreeFiles(root, options.packages, options.repo)),
+  ];
+  return ensureImage(docker, options.repo, appDockerfile(base.tag, options.cmd), files, `${base.tag}@${base.id}`, progress);
+}
+
+/** `files/` copied into `/app` on `base`. */
+function appDockerfile(base: string, cmd: string[]): string {
+  return [`FROM ${base}`, 'WORKDIR /app', 'COPY files/ /app/', `CMD [${cmd.map((arg) => JSON.stringify(arg)).join(', ')}]`, ''].join('\n');
+}
+
+/**
+ * The lab's Node image, which demo pods and command pods run on: `node:24-slim` if it is
+ * here or can be pulled, else one made of the host's own Node runtime.
+ */
+export async function ensureBaseImage(docker: Docker, progress: OnImageProgress = () => {}): Promise<{ tag: string; id: string }> {
   const preferred = (await inspectImage(docker, PREFERRED_BASE)) ?? (await tryPull(docker, PREFERRED_BASE, progress));
   if (preferred) {
     progress({ stage: 'base', message: `using ${PREFERRED_BASE}` });
@@ -82,9 +104,9 @@ async function ensureBaseImage(docker: Docker, progress: OnImageProgress): Promi
  * Pulls an image when a registry is reachable; null when not (no registry answers here at
  * once). `PINLAB_OFFLINE=1` skips the attempt: CI and tests never reach for the network.
  */
-async function tryPull(docker: Docker, image: string, progress: OnImageProgress): Promise<string | null> {
-  if (process.env.PINLAB_OFFLINE === '1') return null;
-  progress({ stage: 'base', message: `pulling ${image}` });
+export async function tryPull(docker: Docker, image: string, progress: OnImageProgress = () => {}, stage = 'base'): Promise<string | null> {
+  if (offline()) return null;
+  progress({ stage, message: `pulling ${image}` });
   try {
     const stream = await docker.pull(image);
     await new Promise<void>((resolve, reject) => {
@@ -97,9 +119,14 @@ async function tryPull(docker: Docker, image: string, progress: OnImageProgress)
     });
     return await inspectImage(docker, image);
   } catch (error) {
-    progress({ stage: 'base', message: `cannot pull ${image}: ${(error as Error).message.split('\n')[0]}` });
+    progress({ stage, message: `cannot pull ${image}: ${(error as Error).message.split('\n')[0]}` });
     return null;
   }
+}
+
+/** `PINLAB_OFFLINE=1`: the lab pulls no image. */
+export function offline(): boolean {
+  return process.env.PINLAB_OFFLINE === '1';
 }
 
 /** The Node binary and every shared library `ldd` says it loads, at the same paths. */
@@ -123,7 +150,7 @@ async function hostRuntimeFiles(nodePath: string): Promise<{ files: ContextFile[
   return { files, libraryDirs };
 }
 
-/** `app/demo-backend/*.ts`, a minimal package.json and the dependency closure, under `files/`. */
+/** `app/demo-backend/*.ts` and a minimal package.json, under `files/`. */
 async function demoFiles(root: string): Promise<ContextFile[]> {
   const files: ContextFile[] = [];
   const demoDir = path.join(root, 'app/demo-backend');
@@ -134,7 +161,13 @@ async function demoFiles(root: string): Promise<ContextFile[]> {
   }
   const pkg = { name: 'pinlab-demo-backend', private: true, type: 'module' };
   files.push({ name: 'files/package.json', mode: 0o644, content: Buffer.from(JSON.stringify(pkg, null, 2) + '\n') });
-  for (const dir of await dependencyClosure(root, DEMO_PACKAGES)) {
+  return files;
+}
+
+/** The installed packages `names` and their dependency closure, each at its `node_modules` path under `files/`. */
+async function packageTreeFiles(root: string, names: string[], neededBy: string): Promise<ContextFile[]> {
+  const files: ContextFile[] = [];
+  for (const dir of await dependencyClosure(root, names, neededBy)) {
     for (const file of await packageFiles(path.join(root, dir))) {
       files.push({ name: `files/${dir}/${file.relative}`, mode: file.mode, source: file.source });
     }
@@ -146,14 +179,14 @@ async function demoFiles(root: string): Promise<ContextFile[]> {
  * The installed packages `names` need, as paths relative to `root` (`node_modules/a`,
  * `node_modules/a/node_modules/b`): `dependencies`, and the peer or optional ones that are installed.
  */
-export async function dependencyClosure(root: string, names: string[]): Promise<string[]> {
+export async function dependencyClosure(root: string, names: string[], neededBy = 'the demo backend'): Promise<string[]> {
   const found = new Set<string>();
   const queue = names.map((name) => ({ name, from: root, optional: false }));
   for (let next = queue.shift(); next; next = queue.shift()) {
     const dir = await resolvePackage(root, next.from, next.name);
     if (!dir) {
       if (next.optional) continue;
-      throw new Error(`${next.name}, needed by ${path.relative(root, next.from) || 'the demo backend'}, is not installed (run npm install)`);
+      throw new Error(`${next.name}, needed by ${path.relative(root, next.from) || neededBy}, is not installed (run npm install)`);
     }
     const relative = path.relative(root, dir);
     if (found.has(relative)) continue;
@@ -280,7 +313,7 @@ async function contentOf(file: ContextFile): Promise<Buffer> {
 }
 
 /** The image's id, or null when there is no image with that name. */
-async function inspectImage(docker: Docker, name: string): Promise<string | null> {
+export async function inspectImage(docker: Docker, name: string): Promise<string | null> {
   try {
     return (await docker.getImage(name).inspect()).Id;
   } catch (error) {

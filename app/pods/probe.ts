@@ -12,7 +12,8 @@ const INITIALIZE = JSON.stringify({
  * container listens, and may hold them.
  */
 export async function waitForMcp(url: string, options: { timeoutMs?: number; attemptTimeoutMs?: number; isAlive?: () => boolean } = {}): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const deadline = Date.now() + timeoutMs;
   const attemptTimeout = options.attemptTimeoutMs ?? 1000;
   let last = 'no answer';
   for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
@@ -41,5 +42,5 @@ export async function waitForMcp(url: string, options: { timeoutMs?: number; att
     }
     await sleep(delay);
   }
-  throw new Error(`no MCP answer at ${url} (last: ${last})`);
+  throw new Error(`no MCP answer at ${url} within ${timeoutMs / 1000} s (last: ${last})`);
 }

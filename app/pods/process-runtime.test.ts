@@ -57,7 +57,7 @@ describe('process pod runtime', () => {
   it('runs a custom command with {port}, and refuses images', async () => {
     const { runtime: r } = runtime();
     const pod = await r.start('pod-1', {
-      kind: 'command', command: process.execPath, args: ['app/demo-backend/main.ts', '--port', '{port}', '--pod', 'custom'], path: '/mcp',
+      kind: 'command', command: process.execPath, args: ['app/demo-backend/main.ts', '--port', '{port}', '--pod', 'custom'], portEnv: 'PORT', path: '/mcp',
     });
     const { client } = await connectClient(pod.url);
     expect(await call(client, 'whoami')).toMatchObject({ pod: 'custom' });

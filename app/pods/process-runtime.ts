@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../net/free-port.ts';
 import { rootPath } from '../paths.ts';
 import { isAlive } from './alive.ts';
 import { hostNode } from './host-node.ts';
 import { waitForMcp } from './probe.ts';
+import { startFailure } from './start-failure.ts';
 import type { BackendSpec, PodEvent, PodInfo, PodRuntime } from './runtime.ts';
 
 const DEMO = rootPath('app', 'demo-backend', 'main.ts');
@@ -20,6 +22,8 @@ interface Running {
   backend: BackendSpec;
   port: number;
   child: ChildProcess;
+  /** How it ended (`exited with code 1`), once it has; null while it runs. */
+  exit: string | null;
   log: string[];
   /** Set when the lab itself kills it, so the exit is not reported as a crash. */
   expectedExit: string | null;
@@ -40,10 +44,15 @@ export class ProcessRuntime implements PodRuntime {
   private readonly pods = new Map<string, Running>();
   private readonly listeners = new Set<(event: PodEvent) => void>();
   private readonly pidDir: string;
+  private readonly readyTimeoutMs: number;
+  /** Set by close(): a start still on its way must not leave a process behind. */
+  private closed = false;
 
-  constructor(options: { labId: string }) {
+  /** `readyTimeoutMs`: how long a pod has to answer MCP before it counts as failed (default 20 s). */
+  constructor(options: { labId: string; readyTimeoutMs?: number }) {
     this.labId = options.labId;
     this.pidDir = join(PID_ROOT, this.labId);
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   }
 
   async removeOrphans(): Promise<number> {
@@ -82,8 +91,7 @@ export class ProcessRuntime implements PodRuntime {
 
   async start(name: string, backend: BackendSpec): Promise<PodInfo> {
     if (backend.kind === 'image') throw new Error(`pod ${name}: a Docker image backend needs the docker runtime (Docker is not in use)`);
-    const port = backend.kind === 'command' && backend.port ? backend.port : await freePort();
-    return this.launch(name, backend, port);
+    return this.launch(name, backend, await freePort());
   }
 
   /** The pod stays listed as dead (its logs readable), as the Docker runtime does. */
@@ -124,6 +132,7 @@ export class ProcessRuntime implements PodRuntime {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.pods.values()].map((pod) => this.stop(pod, 'lab stopped')));
     this.pods.clear();
     rmSync(this.pidDir, { recursive: true, force: true });
@@ -131,42 +140,62 @@ export class ProcessRuntime implements PodRuntime {
 
   private async launch(name: string, backend: BackendSpec, port: number): Promise<PodInfo> {
     if (backend.kind === 'image') throw new Error(`pod ${name}: the process runtime cannot run an image`);
+    if (this.closed) throw new Error(`pod ${name}: not started, the lab is stopping`);
     const path = backend.kind === 'demo' ? '/mcp' : backend.path;
     const node = hostNode();
-    const command = backend.kind === 'demo' ? node.path : backend.command;
-    const args = backend.kind === 'demo'
-      ? [DEMO, '--host', '127.0.0.1', '--port', String(port), '--pod', name, '--session-lost', backend.sessionLost ?? '404']
-      : backend.args.map((a) => a.replaceAll('{port}', String(port)));
-    const env = {
-      ...process.env, ...(backend.kind === 'demo' ? {} : backend.env), PORT: String(port), POD_NAME: name,
-      ...(backend.kind === 'demo' ? node.env : {}),
-    };
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let command: string;
+    let args: string[];
+    let env: NodeJS.ProcessEnv;
+    let cwd: string | undefined;
+    if (backend.kind === 'demo') {
+      command = node.path;
+      args = [DEMO, '--host', '127.0.0.1', '--port', String(port), '--pod', name, '--session-lost', backend.sessionLost ?? '404'];
+      env = { ...process.env, PORT: String(port), POD_NAME: name, ...node.env };
+    } else {
+      // The port goes where the server looks for it: its variable, and any `{port}` in its arguments.
+      command = backend.command;
+      args = backend.args.map((arg) => arg.replaceAll('{port}', String(port)));
+      env = { ...process.env, ...backend.env, [backend.portEnv]: String(port), POD_NAME: name };
+      cwd = backend.cwd ?? process.cwd();
+      if (!existsSync(cwd)) throw new Error(`pod ${name}: the command's working directory ${cwd} does not exist`);
+    }
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const pod: Running = {
       info: { name, state: 'starting', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}${path}`, id: String(child.pid ?? ''), startedAt: Date.now() },
-      backend, port, child, log: [], expectedExit: null,
+      backend, port, child, exit: null, log: [], expectedExit: null,
     };
     this.pods.set(name, pod);
+    const outputEnded = new Promise((resolve) => child.once('close', resolve));
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         pod.log.push(line);
         if (pod.log.length > LOG_LINES) pod.log.shift();
       });
     }
-    let exited = false;
-    child.once('error', (error) => pod.log.push(`failed to start: ${error.message}`));
+    let spawnFailed = false;
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      // A spawn that fails emits no 'exit': this is its end.
+      spawnFailed = pod.exit === null;
+      pod.exit ??= error.code === 'ENOENT'
+        ? `cannot run "${command}": not found (neither on the PATH nor a path from ${cwd ?? process.cwd()})`
+        : `cannot run "${command}": ${error.message}`;
+    });
     child.once('exit', (code, signal) => {
-      exited = true;
+      pod.exit = signal ? `exited on ${signal}` : `exited with code ${code}`;
       if (this.pods.get(name) !== pod) return;
-      this.update(pod, 'dead', pod.expectedExit ?? (signal ? `exited on ${signal}` : `exited with code ${code}`));
+      this.update(pod, 'dead', pod.expectedExit ?? pod.exit);
     });
     if (child.pid) this.writePidFile({ pid: child.pid, ownerPid: process.pid, pod: name, command: args[0] ?? command });
     try {
-      await waitForMcp(pod.info.url, { isAlive: () => !exited });
+      await waitForMcp(pod.info.url, { timeoutMs: this.readyTimeoutMs, isAlive: () => pod.exit === null });
     } catch (error) {
+      const exit = pod.exit;
       await this.stop(pod, 'failed to start');
       this.pods.delete(name);
-      throw new Error(`pod ${name} did not start: ${(error as Error).message}\n${pod.log.slice(-10).join('\n')}`, { cause: error });
+      // Its output is read to the end first: a crash's last words can come after its exit.
+      await Promise.race([outputEnded, sleep(1000)]);
+      const reason = !exit ? (error as Error).message : spawnFailed ? exit : `${exit} before it answered MCP at ${pod.info.url}`;
+      throw startFailure(name, reason, pod.log.join('\n'), error);
     }
     this.update(pod, 'ready', 'started');
     return { ...pod.info };
@@ -175,7 +204,7 @@ export class ProcessRuntime implements PodRuntime {
   private async stop(pod: Running, reason: string): Promise<void> {
     pod.expectedExit = reason;
     const { child } = pod;
-    if (child.exitCode === null && child.signalCode === null) {
+    if (pod.exit === null && child.pid !== undefined) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;

@@ -1,10 +1,8 @@
-/** What runs one backend MCP server: the demo backend, or the user's own. */
-export type BackendSpec =
-  | { kind: 'demo'; sessionLost?: '404' | '400' | '32001' }
-  /** The user's server as a Docker image (docker runtime only). */
-  | { kind: 'image'; image: string; port: number; path: string; env?: Record<string, string> }
-  /** The user's server as a command (process runtime only); `{port}` in args is replaced by the port. */
-  | { kind: 'command'; command: string; args: string[]; port?: number; path: string; env?: Record<string, string> };
+import type { z } from 'zod';
+import type { backendSchema } from '../config.ts';
+
+/** What runs one backend MCP server: the demo backend, or the user's own (image or command). */
+export type BackendSpec = z.output<typeof backendSchema>;
 
 export type PodState = 'starting' | 'ready' | 'paused' | 'dead';
 
@@ -51,6 +49,8 @@ export interface PodRuntime {
   /** The pod's recent output. */
   logs(name: string, lines?: number): Promise<string>;
   list(): PodInfo[];
+  /** The id (`sha256:…`) of the image a pod runs, for runtimes that run images; null when unknown. */
+  imageId?(name: string): Promise<string | null>;
   /** Pod state changes (a pod that dies by itself included). Returns an unsubscribe. */
   onEvent(listener: (event: PodEvent) => void): () => void;
   /** Removes every pod of this lab. */
