@@ -7,8 +7,13 @@ import type { AffinityPolicy } from './ingress/affinity.ts';
 import { Ingress } from './ingress/ingress.ts';
 import { selectRuntime } from './pods/select.ts';
 import type { PodEvent, PodInfo, PodRuntime } from './pods/runtime.ts';
+import { RedisUnavailableError } from './redis/binary.ts';
 import { EmbeddedRedis } from './redis/embedded.ts';
+import { RedisKeyCounter } from './redis/key-count.ts';
 import { ReplicaSet, type ReplicaInfo } from './replicas/replica-set.ts';
+import { identifyServer, unidentified } from './server/identify.ts';
+import { checkToolCall, type ToolCall } from './server/tool-args.ts';
+import type { ServerUnderTest } from './server/under-test.ts';
 import { Traffic, type TrafficOptions } from './traffic/traffic.ts';
 
 export interface LabOptions {
@@ -27,9 +32,13 @@ export class Lab {
   /** Which pod runtime is in use, and why (said plainly in the UI). */
   runtimeNote = '';
   ingressUrl = '';
+  /** The server the pods run, as the lab found it at start (filled in by the identity probe). */
+  server: ServerUnderTest | null = null;
   private readonly emit: (event: LabEvent) => void;
   private runtime!: PodRuntime;
   private redis: EmbeddedRedis | null = null;
+  /** Counts session records in Redis (embedded or external) while the store is Redis. */
+  private keyCounter: RedisKeyCounter | null = null;
   private replicas!: ReplicaSet;
   private ingress!: Ingress;
   private readonly traffic = new Traffic();
@@ -72,13 +81,19 @@ export class Lab {
 
     let redisUrl = config.redisUrl ?? '';
     if (config.store === 'redis' && !config.redisUrl) {
-      this.redis = await EmbeddedRedis.start(config.keyPrefix);
-      this.cleanups.push(() => this.redis?.close());
-      redisUrl = this.redis.url;
-      this.emit({ type: 'redis.changed', at: Date.now(), up: true, reason: `embedded redis-server on ${redisUrl}` });
+      try {
+        redisUrl = await this.startEmbeddedRedis();
+      } catch (error) {
+        if (!(error instanceof RedisUnavailableError)) throw error;
+        // The lab still runs, on the memory store, and says so loudly.
+        config.store = 'memory';
+        this.log('warn', `${error.message}. This lab runs with the memory store instead: each replica keeps its own sessions.`);
+      }
     }
 
     await Promise.all(Array.from({ length: config.pods }, () => this.startPod()));
+    await this.identify();
+    if (config.store === 'redis') this.countKeys(redisUrl);
 
     this.replicas = new ReplicaSet(
       {
@@ -158,9 +173,18 @@ export class Lab {
     return this.traffic.active;
   }
 
-  startTraffic(options: Omit<TrafficOptions, 'url'>): void {
-    this.traffic.start({ ...options, url: this.ingressUrl }, (call) => this.emit({ type: 'traffic.call', ...call }));
-    this.log('info', `traffic: ${options.clients} client(s) × ${options.rate} call(s)/s`);
+  /**
+   * Starts the simulated clients; `call` (else the config's) picks what they call. A call the
+   * server cannot take (no such tool, arguments not matching its input schema) throws before
+   * any client starts.
+   */
+  startTraffic(options: Omit<TrafficOptions, 'url' | 'demo'>): void {
+    const call = options.call ?? this.config.call;
+    if (call) this.checkCall(call);
+    const demo = this.config.backend.kind === 'demo';
+    this.traffic.start({ ...options, call, demo, url: this.ingressUrl }, (record) => this.emit({ type: 'traffic.call', ...record }));
+    const what = call ? `tools/call ${call.tool}` : demo ? 'tools/call counter' : 'ping and tools/list';
+    this.log('info', `traffic: ${options.clients} client(s) × ${options.rate} call(s)/s, calling ${what}`);
   }
 
   async stopTraffic(): Promise<void> {
@@ -270,13 +294,10 @@ export class Lab {
   async setStore(store: 'redis' | 'memory'): Promise<void> {
     if (store === this.config.store) return;
     let redisUrl = this.config.redisUrl ?? this.redis?.url ?? '';
-    if (store === 'redis' && !redisUrl) {
-      this.redis = await EmbeddedRedis.start(this.config.keyPrefix);
-      this.cleanups.push(() => this.redis?.close());
-      redisUrl = this.redis.url;
-      this.emit({ type: 'redis.changed', at: Date.now(), up: true, reason: `embedded redis-server on ${redisUrl}` });
-    }
+    if (store === 'redis' && !redisUrl) redisUrl = await this.startEmbeddedRedis();
     this.config.store = store;
+    if (store === 'redis') this.countKeys(redisUrl);
+    else await this.stopCountingKeys();
     this.replicas.setStore(store, redisUrl);
     this.log('info', `store: ${store}; restarting the replicas onto it`);
     for (const replica of this.replicas.list()) {
@@ -285,6 +306,56 @@ export class Lab {
   }
 
   // --- internals -----------------------------------------------------------------------
+
+  /**
+   * Asks one ready pod, directly, what server it runs (name, version, protocol, sessions,
+   * tools). Not being able to is no reason to stop the lab: the event then says why.
+   */
+  private async identify(): Promise<void> {
+    const { backend } = this.config;
+    const pod = this.runtime.list().find((p) => p.state === 'ready');
+    let server: ServerUnderTest;
+    if (!pod) {
+      server = unidentified(backend, 'no pod was ready to ask');
+    } else {
+      const digest = backend.kind === 'image' && this.runtime.imageId ? await this.runtime.imageId(pod.name).catch(() => null) : null;
+      server = await identifyServer(pod.url, backend, { digest });
+    }
+    this.server = server;
+    this.emit({ type: 'server.identified', at: Date.now(), server });
+    if (server.error) {
+      this.log('warn', `could not identify the server under test (${server.source}): ${server.error}`);
+    } else {
+      const sessions = server.sessions ? 'with sessions' : 'stateless: no sessions, its traffic is spread by the service';
+      this.log('info', `server under test: ${server.name} ${server.version} (${server.source}), protocol ${server.protocolVersion}, ${sessions}, ${server.tools.length} tool(s)`);
+    }
+  }
+
+  private checkCall(call: ToolCall): void {
+    const server = this.server;
+    if (server && !server.error) return checkToolCall(call, server);
+    // Without the server's tool list there is nothing to check against: the calls will tell.
+    this.log('warn', `tools/call ${call.tool} is not checked against the server's tools: ${server?.error ?? 'the server under test is not known yet'}`);
+  }
+
+  private countKeys(url: string): void {
+    if (this.keyCounter || !url) return;
+    const counter = new RedisKeyCounter({
+      url, prefix: this.config.keyPrefix,
+      onCount: (keys) => this.emit({ type: 'redis.keys', at: Date.now(), keys }),
+    });
+    this.keyCounter = counter;
+    this.cleanups.push(() => counter.stop());
+    counter.start();
+  }
+
+  private async stopCountingKeys(): Promise<void> {
+    const counter = this.keyCounter;
+    if (!counter) return;
+    this.keyCounter = null;
+    await counter.stop();
+    this.emit({ type: 'redis.keys', at: Date.now(), keys: null });
+  }
 
   private async startPod(): Promise<PodInfo> {
     const name = `pod-${this.nextPod++}`;
@@ -323,6 +394,16 @@ export class Lab {
 
   private replicaChanged(info: ReplicaInfo, reason: string): void {
     this.emit({ type: 'replica.changed', at: Date.now(), replica: info.id, state: info.state, reason });
+  }
+
+  /** Starts the embedded Redis (finding or fetching a redis-server) and answers its URL. */
+  private async startEmbeddedRedis(): Promise<string> {
+    this.redis = await EmbeddedRedis.start(this.config.keyPrefix, (progress) => {
+      if (progress.stage !== 'found') this.log(progress.stage === 'fetching' ? 'warn' : 'info', `Redis: ${progress.message}`);
+    });
+    this.cleanups.push(() => this.redis?.close());
+    this.emit({ type: 'redis.changed', at: Date.now(), up: true, reason: `embedded redis-server on ${this.redis.url}` });
+    return this.redis.url;
   }
 
   private ownRedis(): EmbeddedRedis {

@@ -111,7 +111,7 @@ export class LabService {
     'switch.pinning': async ({ pinning }) => nothing(this.need().setPinning(pinning)),
     'switch.recovery': async ({ on }) => nothing(this.need().setRecovery(on)),
     'switch.store': async ({ store }) => nothing(await this.need().setStore(store)),
-    'traffic.start': async ({ clients, rate }) => nothing(this.need().startTraffic({ clients, rate })),
+    'traffic.start': async ({ clients, rate, call }) => nothing(this.need().startTraffic({ clients, rate, call: call && { tool: call.tool, args: call.args ?? {} } })),
     'traffic.stop': async () => nothing(await this.need().stopTraffic()),
     'scenario.run': async ({ name }) => {
       const lab = this.need();
@@ -124,7 +124,7 @@ export class LabService {
       }
       await scenario.run({ lab, events: () => this.events, settle: (ms) => sleep(ms) });
       if (ownTraffic) await lab.stopTraffic();
-      return { scenario: name, ...verdictOf(this.events.slice(from)) };
+      return { scenario: name, ...verdictOf(this.events.slice(from), { demo: lab.config.backend.kind === 'demo' }) };
     },
     'matrix.run': async (args) => {
       if (this.matrixRunning) throw new Error('the matrix is already running');
@@ -147,7 +147,7 @@ export class LabService {
     'report.export': async (args) => {
       const lab = this.need();
       const dir = args?.dir ?? join(tmpdir(), `pinlab-report-${lab.id}-${Date.now()}`);
-      const report = buildReport({ title: `lab ${lab.id}`, config: lab.config, runtimeNote: lab.runtimeNote, versions: await lab.versions(), events: this.events });
+      const report = buildReport({ title: `lab ${lab.id}`, config: lab.config, runtimeNote: lab.runtimeNote, versions: await lab.versions(), events: this.events, server: lab.server });
       return writeReport(dir, report);
     },
   };
@@ -157,7 +157,7 @@ export class LabService {
     if (!lab) return null;
     return {
       id: lab.id, ingressUrl: lab.ingressUrl, runtime: lab.runtimeNote, config: lab.config,
-      pods: lab.pods(), replicas: lab.replicaList(), traffic: lab.trafficRunning,
+      pods: lab.pods(), replicas: lab.replicaList(), traffic: lab.trafficRunning, server: lab.server,
     };
   }
 

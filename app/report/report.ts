@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { LabConfig } from '../config.ts';
 import type { LabEvent } from '../events.ts';
 import { verdictOf, type Verdict } from '../scenarios/verdict.ts';
+import { sourceOf } from '../server/source.ts';
+import type { ServerUnderTest } from '../server/under-test.ts';
 import { reduceAll } from '../state/reducer.ts';
 import { emptySnapshot } from '../state/snapshot.ts';
 
@@ -12,6 +14,8 @@ export interface ReportInput {
   runtimeNote: string;
   versions: Record<string, string>;
   events: readonly LabEvent[];
+  /** The server the pods ran; else the `server.identified` event among `events`. */
+  server?: ServerUnderTest | null;
 }
 
 /** The JSON half of a bug report: everything, machine-readable. */
@@ -21,6 +25,8 @@ export interface ReportJson {
   versions: Record<string, string>;
   config: LabConfig;
   runtime: string;
+  /** The server under test: how it ran, what it said it is, its tools. */
+  server: ServerUnderTest | null;
   verdict: Verdict;
   timeline: TimelineEntry[];
   sessions: SessionTrace[];
@@ -49,7 +55,9 @@ function describe(event: LabEvent): string | null {
     case 'pod.changed': return `${event.pod} ${event.state}${event.address ? ` (${event.address})` : ''}: ${event.reason}`;
     case 'replica.changed': return `${event.replica} ${event.state}: ${event.reason}`;
     case 'redis.changed': return `Redis ${event.up ? 'up' : 'down'}: ${event.reason}`;
+    case 'redis.keys': return null;
     case 'service.endpoints': return `service endpoints: ${event.endpoints.join(', ') || 'none'}`;
+    case 'server.identified': return `server under test: ${serverLine(event.server)}`;
     case 'session.created': return `session ${event.sessionId} created on ${event.pod} via ${event.replicaId} (backend session ${event.backendSessionId}, pinning ${event.pinning})`;
     case 'session.deleted': return `session ${event.sessionId} deleted via ${event.replicaId} (pod ${event.pod} answered ${event.podStatus ?? 'nothing: gone'})`;
     case 'session.unknown': return `unknown session ${event.sessionId} at ${event.replicaId}: answered ${event.status}`;
@@ -103,17 +111,43 @@ export function buildReport(input: ReportInput): { json: ReportJson; markdown: s
     trace.pod = view?.pod ?? null;
     trace.reinits = view?.reinits ?? 0;
   }
+  const server = input.server ?? input.events.find((e) => e.type === 'server.identified')?.server ?? null;
   const json: ReportJson = {
     title: input.title,
     createdAt: new Date().toISOString(),
     versions: input.versions,
     config: input.config,
     runtime: input.runtimeNote,
-    verdict: verdictOf(input.events),
+    server,
+    verdict: verdictOf(input.events, { demo: input.config.backend.kind === 'demo' }),
     timeline,
     sessions: [...traces.values()],
   };
   return { json, markdown: markdown(json) };
+}
+
+/** One line: `mcp-servers/everything 2.0.0 (command node …), protocol 2025-11-25, sessions, 13 tools`. */
+function serverLine(server: ServerUnderTest): string {
+  const who = server.name ? `${server.name} ${server.version ?? '(no version)'} (${server.source})` : server.source;
+  if (server.name === null) return `${who}: not identified${server.error ? `: ${server.error}` : ''}`;
+  const sessions = server.sessions === null ? 'sessions unknown' : server.sessions ? 'sessions' : 'stateless (no sessions)';
+  return `${who}, protocol ${server.protocolVersion ?? 'unknown'}, ${sessions}, ${server.tools.length} tool(s)${server.error ? ` (${server.error})` : ''}`;
+}
+
+function serverSection(server: ServerUnderTest | null): string[] {
+  if (!server) return ['Not recorded.', ''];
+  const yesNo = (b: boolean | null) => (b === null ? 'unknown' : b ? 'yes' : 'no (stateless)');
+  return [
+    `- source: ${server.source}`,
+    ...(server.kind === 'image' ? [`- image digest: ${server.digest ?? 'unknown'}`] : []),
+    `- name: ${server.name ?? 'unknown'}`,
+    `- version: ${server.version ?? 'unknown'}`,
+    `- protocol version: ${server.protocolVersion ?? 'unknown'}`,
+    `- sessions: ${yesNo(server.sessions)}`,
+    `- tools: ${server.tools.length}${server.tools.length ? ` (${server.tools.map((t) => t.name).join(', ')})` : ''}`,
+    ...(server.error ? [`- could not be read in full: ${server.error}`] : []),
+    '',
+  ];
 }
 
 function ms(t: number): string {
@@ -130,17 +164,20 @@ function markdown(report: ReportJson): string {
     '',
     '## Verdict',
     '',
-    '| requests | client errors | recoveries | state losses | p50 ms | p99 ms |',
-    '| --- | --- | --- | --- | --- | --- |',
-    `| ${v.requests} | ${v.clientErrors} | ${v.recoveries} | ${v.stateLosses} | ${v.latencyMs.p50} | ${v.latencyMs.p99} |`,
+    '| requests | client errors | recoveries | state losses | sessionless | p50 ms | p99 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    `| ${v.requests} | ${v.clientErrors} | ${v.recoveries} | ${v.stateLosses} | ${v.sessionless} | ${v.latencyMs.p50} | ${v.latencyMs.p99} |`,
     '',
     ...(v.errorSamples.length ? ['Errors the clients saw:', '', ...v.errorSamples.map((e) => `- \`${e}\``), ''] : []),
     '## Setup',
     '',
     `- ${c.replicas} proxy replica(s), ${c.pods} pod(s) (${report.runtime})`,
     `- store ${c.store}${c.redisUrl ? ` (${c.redisUrl})` : ''}, pinning ${c.pinning}, recovery ${c.recovery ? 'on' : 'off'}, ingress affinity ${c.affinity}`,
-    `- backend: ${c.backend.kind === 'demo' ? 'the demo backend' : c.backend.kind === 'image' ? `image ${c.backend.image}` : `command ${c.backend.command}`}, propagation delay ${c.propagationDelayMs} ms, pod replacement ${c.replacePods ? 'on' : 'off'}`,
+    `- backend: ${sourceOf(c.backend)}, propagation delay ${c.propagationDelayMs} ms, pod replacement ${c.replacePods ? 'on' : 'off'}`,
     '',
+    '## Server under test',
+    '',
+    ...serverSection(report.server),
     '## Versions',
     '',
     ...Object.entries(report.versions).map(([k, val]) => `- ${k}: ${val}`),

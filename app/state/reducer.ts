@@ -25,10 +25,17 @@ export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
       break;
     }
     case 'redis.changed':
-      next.redis = { up: event.up, reason: event.reason };
+      next.redis = { up: event.up, reason: event.reason, keys: event.up ? state.redis.keys : null };
       break;
+    case 'redis.keys':
+      // A count is not worth a line in the timeline.
+      next.redis = { ...state.redis, keys: event.keys };
+      return next;
     case 'service.endpoints':
       next.endpoints = event.endpoints;
+      break;
+    case 'server.identified':
+      next.server = event.server;
       break;
     case 'session.created':
       next.sessions = {
@@ -49,11 +56,18 @@ export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
       break;
     }
     case 'recovery.done': {
-      if (!event.reused) next.totals = { ...state.totals, recoveries: state.totals.recoveries + 1 };
+      // Only the demo's counter shows a loss; on any other server each re-initialization is one.
+      const lost = !event.reused && !counterProbe(state) ? 1 : 0;
+      if (!event.reused) {
+        next.totals = { ...state.totals, recoveries: state.totals.recoveries + 1, stateLosses: state.totals.stateLosses + lost };
+      }
       const session = state.sessions[event.sessionId];
-      if (session && session.pod !== event.toPod) {
-        next.sessions = { ...state.sessions, [event.sessionId]: { ...session, pod: event.toPod, reinits: event.generation, lastReplica: event.replicaId } };
-        next.pods = repin(state.pods, session.pod, event.toPod);
+      if (session && (session.pod !== event.toPod || !event.reused)) {
+        next.sessions = {
+          ...state.sessions,
+          [event.sessionId]: { ...session, pod: event.toPod, reinits: event.generation, lastReplica: event.replicaId, stateLost: session.stateLost + lost },
+        };
+        if (session.pod !== event.toPod) next.pods = repin(state.pods, session.pod, event.toPod);
       }
       break;
     }
@@ -66,6 +80,11 @@ export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
   }
   next.recent = appendBounded(state.recent, event, RECENT_EVENTS);
   return next;
+}
+
+/** Whether state losses are read from the demo's counter (before the server is known: as on the demo). */
+function counterProbe(state: LabSnapshot): boolean {
+  return (state.server?.kind ?? 'demo') === 'demo';
 }
 
 /** Applies many events (a backlog) at once. */
@@ -85,17 +104,19 @@ function routed(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, 
 }
 
 function called(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, { type: 'traffic.call' }>): LabSnapshot {
+  const lost = event.stateLost && counterProbe(state) ? 1 : 0;
   next.totals = {
     ...state.totals,
     calls: state.totals.calls + 1,
     clientErrors: state.totals.clientErrors + (event.ok ? 0 : 1),
-    stateLosses: state.totals.stateLosses + (event.stateLost ? 1 : 0),
+    stateLosses: state.totals.stateLosses + lost,
+    sessionless: state.totals.sessionless + (event.ok && event.sessionId === null ? 1 : 0),
   };
   const session = event.sessionId ? state.sessions[event.sessionId] : undefined;
   if (session) {
     next.sessions = {
       ...state.sessions,
-      [session.id]: { ...session, client: event.client, counter: event.count ?? session.counter, stateLost: session.stateLost + (event.stateLost ? 1 : 0) },
+      [session.id]: { ...session, client: event.client, counter: event.count ?? session.counter, stateLost: session.stateLost + lost },
     };
   }
   // The per-second series: close the open second when a call lands in a later one.

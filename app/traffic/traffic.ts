@@ -9,6 +9,13 @@ export interface TrafficOptions {
   clients: number;
   /** Calls per second, per client. */
   rate: number;
+  /**
+   * What each call is: a tool of the user's choice; else `counter` when the pods run the demo
+   * backend (its per-session count is the state-loss probe); else `ping` and `tools/list`
+   * in turn, which every MCP server answers.
+   */
+  call?: { tool: string; args: Record<string, unknown> };
+  demo?: boolean;
 }
 
 /** One tool call of one simulated client, as the lab records it. */
@@ -25,16 +32,19 @@ export interface CallRecord {
   /** JSON-RPC error code of a failed call, when there was one. */
   rpcCode: number | null;
   error: string | null;
-  /** The session's counter after the call. */
+  /** What the call was: `tools/call counter`, `ping`, `tools/list`. */
+  method: string;
+  /** The session's counter after the call (demo backend only). */
   count: number | null;
   /** The counter went back: the session's state was lost (re-initialized on a new pod). */
   stateLost: boolean;
 }
 
 /**
- * K simulated clients on the official SDK, each with its own session, calling `counter` at
- * a set rate. A counter that goes back is a state loss; an error is client-visible. A
- * client told its session is gone (404) starts a new one, as spec-following clients do.
+ * K simulated clients on the official SDK, each with its own session, calling at a set rate
+ * (see `TrafficOptions.call`). On the demo backend a counter that goes back is a state loss;
+ * an error is client-visible. A client told its session is gone (404) starts a new one, as
+ * spec-following clients do.
  */
 export class Traffic {
   private running = false;
@@ -65,10 +75,11 @@ export class Traffic {
     await sleep(Math.random() * interval);
     let session: { client: Client; transport: StreamableHTTPClientTransport } | null = null;
     let last: number | null = null;
+    let probes = 0;
     while (this.running) {
       const started = performance.now();
       const record: CallRecord = {
-        at: Date.now(), client: name, sessionId: null, ok: false, latencyMs: 0, status: null, rpcCode: null, error: null, count: null, stateLost: false,
+        at: Date.now(), client: name, sessionId: null, method: '', ok: false, latencyMs: 0, status: null, rpcCode: null, error: null, count: null, stateLost: false,
       };
       try {
         if (!session) {
@@ -76,13 +87,25 @@ export class Traffic {
           last = null;
         }
         record.sessionId = session.transport.sessionId ?? null;
-        const result = await session.client.callTool({ name: 'counter', arguments: {} });
-        if (result.isError) throw new Error(`tool error: ${JSON.stringify(result.content)}`);
-        const count = (result.structuredContent as { count?: number } | undefined)?.count ?? null;
+        if (options.call || options.demo) {
+          const tool = options.call?.tool ?? 'counter';
+          record.method = `tools/call ${tool}`;
+          const result = await session.client.callTool({ name: tool, arguments: options.call?.args ?? {} });
+          if (result.isError) throw new Error(`tool error: ${JSON.stringify(result.content).slice(0, 300)}`);
+          if (!options.call) {
+            const count = (result.structuredContent as { count?: number } | undefined)?.count ?? null;
+            record.count = count;
+            record.stateLost = last !== null && count !== null && count <= last;
+            last = count;
+          }
+        } else if (probes++ % 2 === 0) {
+          record.method = 'ping';
+          await session.client.ping();
+        } else {
+          record.method = 'tools/list';
+          await session.client.listTools();
+        }
         record.ok = true;
-        record.count = count;
-        record.stateLost = last !== null && count !== null && count <= last;
-        last = count;
       } catch (error) {
         record.error = error instanceof Error ? error.message : String(error);
         if (error instanceof StreamableHTTPError) record.status = error.code ?? null;

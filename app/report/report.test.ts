@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { parseLabConfig } from '../config.ts';
+import type { LabEvent } from '../events.ts';
+import type { ServerUnderTest } from '../server/under-test.ts';
+import { buildReport } from './report.ts';
+
+const at = 1_800_000_000_000;
+const image: ServerUnderTest = {
+  kind: 'image', source: 'image acme/mcp:2', digest: 'sha256:0123abcd', name: 'acme-mcp', version: '2.0.1', protocolVersion: '2025-06-18',
+  sessions: false, tools: [{ name: 'add', inputSchema: { type: 'object' } }, { name: 'lookup', inputSchema: { type: 'object' } }], error: null,
+};
+
+describe('the bug report', () => {
+  it('records the server under test: source, image digest, name and version, protocol, sessions, tools', () => {
+    const config = parseLabConfig({ backend: { kind: 'image', image: 'acme/mcp:2', port: 8000 } });
+    const events: LabEvent[] = [
+      { type: 'server.identified', at, server: image },
+      {
+        type: 'traffic.call', at: at + 5, client: 'client-1', sessionId: null, method: 'tools/call add', ok: true, latencyMs: 3,
+        status: null, rpcCode: null, error: null, count: null, stateLost: false,
+      },
+    ];
+    const { json, markdown } = buildReport({ title: 't', config, runtimeNote: 'docker', versions: {}, events });
+    expect(json.server).toEqual(image);
+    expect(json.verdict).toMatchObject({ requests: 1, sessionless: 1, clientErrors: 0 });
+    const section = markdown.slice(markdown.indexOf('## Server under test'), markdown.indexOf('## Versions'));
+    expect(section.split('\n').filter((l) => l.startsWith('- '))).toEqual([
+      '- source: image acme/mcp:2',
+      '- image digest: sha256:0123abcd',
+      '- name: acme-mcp',
+      '- version: 2.0.1',
+      '- protocol version: 2025-06-18',
+      '- sessions: no (stateless)',
+      '- tools: 2 (add, lookup)',
+    ]);
+    expect(markdown).toContain('server under test: acme-mcp 2.0.1 (image acme/mcp:2), protocol 2025-06-18, stateless (no sessions), 2 tool(s)');
+    expect(markdown).toContain('- backend: image acme/mcp:2,');
+  });
+
+  it('says why when the server could not be identified', () => {
+    const config = parseLabConfig({ backend: { kind: 'command', command: 'python', args: ['server.py'] } });
+    const server: ServerUnderTest = { ...image, kind: 'command', source: 'command python server.py', digest: null, name: null, version: null, protocolVersion: null, sessions: null, tools: [], error: 'initialize at http://127.0.0.1:1/mcp failed: fetch failed' };
+    const { markdown } = buildReport({ title: 't', config, runtimeNote: 'process', versions: {}, events: [{ type: 'server.identified', at, server }] });
+    expect(markdown).toContain('server under test: command python server.py: not identified: initialize at http://127.0.0.1:1/mcp failed: fetch failed');
+    expect(markdown).toContain('- sessions: unknown');
+    expect(markdown).toContain('- could not be read in full: initialize at http://127.0.0.1:1/mcp failed: fetch failed');
+    expect(markdown).not.toContain('image digest');
+  });
+});
