@@ -12,6 +12,49 @@ export class LabPage {
     await this.page.goto(url);
   }
 
+  /** Fills the start panel's lab fields (`pods`, `replicas`, `runtime`…) by their test ids' suffixes. */
+  async fillStart(fields: { replicas?: number; pods?: number; runtime?: 'docker' | 'process' | 'auto'; store?: 'redis' | 'memory' }): Promise<void> {
+    if (fields.replicas !== undefined) await this.page.getByTestId('start-replicas').fill(String(fields.replicas));
+    if (fields.pods !== undefined) await this.page.getByTestId('start-pods').fill(String(fields.pods));
+    if (fields.runtime) await this.page.getByTestId('start-runtime').selectOption(fields.runtime);
+    if (fields.store) await this.page.getByTestId('start-store').selectOption(fields.store);
+  }
+
+  /** Picks "command" as the server under test and fills its fields as a person types them. */
+  async fillCommandServer(server: { command: string; portEnv?: string; path?: string; env?: string }): Promise<void> {
+    await this.page.getByTestId('start-server-command').click();
+    await this.page.getByTestId('start-command').fill(server.command);
+    if (server.portEnv !== undefined) await this.page.getByTestId('start-port-env').fill(server.portEnv);
+    if (server.path !== undefined) await this.page.getByTestId('start-path').fill(server.path);
+    if (server.env !== undefined) await this.page.getByTestId('start-env').fill(server.env);
+  }
+
+  /** Presses Start and waits until the lab runs (the control bar shows) or the start failed (the error banner shows). */
+  async startLab(): Promise<void> {
+    await this.page.getByTestId('start-lab').click();
+    await this.page.locator('[data-testid="stop-lab"], [data-testid="error-banner"]').first().waitFor({ timeout: 120_000 });
+  }
+
+  /** `mcp-servers/everything 2.0.0`, as the header names the server under test. */
+  async serverName(): Promise<string> {
+    return (await this.page.getByTestId('server-name').textContent()) ?? '';
+  }
+
+  /** What the simulated clients call: a tool and its arguments as JSON text (the field shows the schema's placeholders first). */
+  async pickCall(tool: string, args?: string): Promise<void> {
+    await this.page.getByTestId('traffic-call').selectOption(tool);
+    if (args !== undefined) await this.page.getByTestId('traffic-args').fill(args);
+  }
+
+  async callsTotal(): Promise<number> {
+    return Number((await this.page.getByTestId('calls-total').textContent())?.replace(/\D/g, '') ?? NaN);
+  }
+
+  /** The messages of the error banner, newest last. */
+  errorMessages(): Promise<string[]> {
+    return this.page.getByTestId('error-message').allInnerTexts();
+  }
+
   podCard(name: string) {
     return this.page.getByTestId(`pod-card-${name}`);
   }

@@ -29,7 +29,7 @@ suite('the timeline', () => {
 
   it('counts a failed call as an error and names an address no pod has by the address', () => {
     const call: LabEvent = {
-      type: 'traffic.call', at, client: 'client-3', sessionId: null, ok: false, latencyMs: 3, status: 404, rpcCode: -32001, error: 'Session not found', count: null, stateLost: false,
+      type: 'traffic.call', at, client: 'client-3', sessionId: null, method: 'tools/call counter', ok: false, latencyMs: 3, status: 404, rpcCode: -32001, error: 'Session not found', count: null, stateLost: false,
     };
     expect(describe(call, pods)).toMatchObject({ kinds: ['sessions', 'errors'], tone: 'bad' });
     expect(describe(call, pods).text).toContain('HTTP 404, JSON-RPC -32001');

@@ -62,6 +62,10 @@ export function describe(event: LabEvent, pods: Record<string, PodView>): Descri
       return { kinds: ['replicas'], tone: event.state === 'running' ? 'info' : event.state === 'down' ? 'bad' : 'warn', text: `${event.replica} ${event.state}${event.reason ? ` (${event.reason})` : ''}` };
     case 'redis.changed':
       return { kinds: ['redis'], tone: event.up ? 'good' : 'bad', text: `Redis ${event.up ? 'up' : 'down'}: ${event.reason}` };
+    case 'redis.keys':
+      return { kinds: ['redis'], tone: 'info', text: `Redis holds ${event.keys ?? 'an unknown number of'} session record(s)` };
+    case 'server.identified':
+      return { kinds: ['lab'], tone: event.server.error ? 'warn' : 'info', text: `server under test: ${event.server.name ? `${event.server.name} ${event.server.version ?? ''} (${event.server.source}), ${event.server.sessions ? 'sessions' : 'stateless'}, ${event.server.tools.length} tool(s)` : `${event.server.source}: ${event.server.error ?? 'not identified'}`}` };
     case 'service.endpoints':
       return { kinds: ['pods'], tone: 'info', text: `service endpoints: ${event.endpoints.map((url) => pod(addressOfUrl(url))).join(', ') || 'none'}` };
     case 'traffic.call': {

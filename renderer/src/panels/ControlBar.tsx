@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import type { LabStatus } from '../../../app/api/contract.ts';
-import { useLab } from '../state/context.tsx';
+import { useLab, useServer } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 import { Switch } from '../ui/Switch.tsx';
+import { callOf, CallRow, type CallChoice } from './CallPicker.tsx';
 
 type Policy = LabStatus['config']['affinity'];
 const POLICIES: { value: Policy; title: string }[] = [
@@ -16,10 +17,17 @@ const POLICIES: { value: Policy; title: string }[] = [
 export function ControlBar({ status }: { status: LabStatus }) {
   const run = useCommand();
   const busy = useLab().running;
+  const server = useServer();
   const [clients, setClients] = useState(8);
   const [rate, setRate] = useState(5);
+  const [choice, setChoice] = useState<CallChoice>({ tool: '', args: {} });
   const { config } = status;
-  const valid = clients >= 1 && clients <= 500 && rate >= 0.1 && rate <= 100;
+  const call = callOf(choice, server?.tools ?? []);
+  const valid = clients >= 1 && clients <= 500 && rate >= 0.1 && rate <= 100 && !('error' in call);
+  const start = () => {
+    if (!('error' in call)) void run('traffic', 'traffic.start', { clients, rate, ...call });
+  };
+  const why = 'error' in call ? `arguments: ${call.error}` : 'clients: 1–500, calls/s: 0.1–100';
   return (
     <div className="control-bar">
       <fieldset className="control-group" aria-label="Traffic">
@@ -31,7 +39,7 @@ export function ControlBar({ status }: { status: LabStatus }) {
           ×<input type="number" min={0.1} max={100} step={0.5} value={rate} onChange={(e) => setRate(e.target.valueAsNumber)} data-testid="traffic-rate" /> calls/s
         </label>
         <ActionButton tone="primary" busyKey="traffic" testId="traffic-start" disabled={status.traffic || !valid}
-          title={valid ? 'Start the simulated clients' : 'clients: 1–500, calls/s: 0.1–100'} onClick={() => void run('traffic', 'traffic.start', { clients, rate })}>
+          title={valid ? 'Start the simulated clients' : why} onClick={start}>
           {status.traffic ? 'running' : 'start'}
         </ActionButton>
         <ActionButton busyKey="traffic" testId="traffic-stop" disabled={!status.traffic} title="Stop the simulated clients" onClick={() => void run('traffic', 'traffic.stop')}>
@@ -62,6 +70,7 @@ export function ControlBar({ status }: { status: LabStatus }) {
       <ActionButton busyKey="lab.stop" testId="stop-lab" title="Stop the lab: pods, replicas, Redis and ingress are removed" onClick={() => void run('lab.stop', 'lab.stop')}>
         stop lab
       </ActionButton>
+      <CallRow status={status} server={server} choice={choice} onChange={setChoice} />
     </div>
   );
 }

@@ -1,7 +1,8 @@
 import { memo, useMemo, useState } from 'react';
 import type { LabSnapshot, SessionView } from '../../../app/state/snapshot.ts';
+import { count } from '../model/format.ts';
 import { podLabel, podNameAt, shortId } from '../model/names.ts';
-import { useLab } from '../state/context.tsx';
+import { useLab, useServer } from '../state/context.tsx';
 import { liveSessions } from '../topology/graph.ts';
 import { SessionTrace } from './SessionTrace.tsx';
 
@@ -15,6 +16,9 @@ interface Props {
 /** Every client session: where it is pinned, what it went through. A row opens the session's trace. */
 export function Sessions({ selected, onSelect }: Props) {
   const { snapshot } = useLab();
+  const server = useServer();
+  // The count column is the demo's per-session counter: other servers have none.
+  const counter = (server?.kind ?? 'demo') === 'demo';
   const [showEnded, setShowEnded] = useState(false);
   const all = useMemo(() => Object.values(snapshot.sessions), [snapshot.sessions]);
   const live = useMemo(() => new Set(liveSessions(snapshot.sessions).map((s) => s.id)), [snapshot.sessions]);
@@ -41,21 +45,34 @@ export function Sessions({ selected, onSelect }: Props) {
               <th title="the proxy replica that served its last request">replica</th>
               <th className="num" title="requests routed">req</th>
               <th className="num" title="re-initializations on another pod">re-init</th>
-              <th className="num" title="the session's counter, kept in its pod's memory">count</th>
-              <th className="num" title="calls whose counter went back: state lost">lost</th>
+              {counter && <th className="num" title="the session's counter, kept in its pod's memory">count</th>}
+              <th className="num" title={counter ? 'calls whose counter went back: state lost' : 're-initializations: each loses what the pod kept for the session'}>lost</th>
             </tr>
           </thead>
           <tbody>
             {rows.map((s) => (
               <Row key={s.id} session={s} pod={podLabel(snapshot.pods, s.pod)} podDead={isDead(snapshot, s)} ended={!live.has(s.id)}
-                selected={s.id === selected} onSelect={onSelect} />
+                selected={s.id === selected} onSelect={onSelect} counter={counter} />
             ))}
           </tbody>
         </table>
-        {rows.length === 0 && <p className="empty">No sessions yet. Start traffic, or connect your own client to the ingress.</p>}
+        {rows.length === 0 && (server?.sessions === false
+          ? <Stateless name={server.name} calls={snapshot.totals.sessionless} />
+          : <p className="empty">No sessions yet. Start traffic, or connect your own client to the ingress.</p>)}
       </div>
       {session && <SessionTrace session={session} onClose={() => onSelect(null)} />}
     </section>
+  );
+}
+
+/** A stateless server issues no `Mcp-Session-Id`: there is nothing to pin, and that is not a fault. */
+function Stateless({ name, calls }: { name: string | null; calls: number }) {
+  return (
+    <p className="empty stateless-note" data-testid="sessions-stateless">
+      <strong>{name ?? 'This server'} issues no sessions</strong> (it answers <code>initialize</code> without an <code>Mcp-Session-Id</code>): there is
+      nothing to pin, so each call goes through the service to whichever pod it picks.
+      {' '}<span data-testid="sessionless-calls">{count(calls)}</span> call{calls === 1 ? '' : 's'} so far went that way.
+    </p>
   );
 }
 
@@ -71,9 +88,11 @@ interface RowProps {
   ended: boolean;
   selected: boolean;
   onSelect: (sessionId: string | null) => void;
+  /** Show the demo's counter column. */
+  counter: boolean;
 }
 
-const Row = memo(function Row({ session: s, pod, podDead, ended, selected, onSelect }: RowProps) {
+const Row = memo(function Row({ session: s, pod, podDead, ended, selected, onSelect, counter }: RowProps) {
   return (
     <tr className={`${selected ? 'is-selected' : ''}${ended ? ' is-ended' : ''}`} data-testid={`session-row-${s.id}`} onClick={() => onSelect(selected ? null : s.id)}
       onKeyDown={(e) => e.key === 'Enter' && onSelect(selected ? null : s.id)} tabIndex={0} aria-selected={selected}>
@@ -84,7 +103,7 @@ const Row = memo(function Row({ session: s, pod, podDead, ended, selected, onSel
       <td>{s.lastReplica ?? '—'}</td>
       <td className="num">{s.requests}</td>
       <td className={`num${s.reinits ? ' text-warn' : ''}`}>{s.reinits}</td>
-      <td className="num">{s.counter ?? '—'}</td>
+      {counter && <td className="num">{s.counter ?? '—'}</td>}
       <td className={`num${s.stateLost ? ' text-bad' : ''}`}>{s.stateLost}</td>
     </tr>
   );

@@ -2,8 +2,11 @@ import { useState } from 'react';
 import type { LabStatus } from '../../../app/api/contract.ts';
 import { describe } from '../model/describe.ts';
 import { clock } from '../model/format.ts';
+import { checkServerForm, EMPTY_SERVER_FORM, FIELDS_OF, type ServerField, type ServerForm } from '../model/server-form.ts';
 import { useLab } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
+import { Field } from '../ui/Field.tsx';
+import { ServerFields } from './ServerFields.tsx';
 
 type Config = LabStatus['config'];
 type Form = Partial<Pick<Config, 'replicas' | 'pods' | 'store' | 'runtime'>>;
@@ -21,9 +24,27 @@ export function StartPanel() {
   const { running, snapshot } = useLab();
   const run = useCommand();
   const [form, setForm] = useState<Form>({});
+  const [server, setServer] = useState<ServerForm>(EMPTY_SERVER_FORM);
+  // A field's message shows once it was left, or once Start was pressed: not while a person is still typing it.
+  const [touched, setTouched] = useState<ReadonlySet<ServerField>>(new Set());
+  const [tried, setTried] = useState(false);
   const starting = running.has('lab.start');
   const value = <K extends keyof Form>(key: K) => form[key] ?? SHOWN[key];
   const set = <K extends keyof Form>(key: K, v: Form[K]) => setForm((f) => ({ ...f, [key]: v }));
+
+  const checked = checkServerForm(server);
+  const errors = { ...checked.errors };
+  if (server.kind === 'image' && value('runtime') === 'process') errors.image ??= 'an image runs on Docker: choose "docker" or "auto" under "pods run as"';
+  const shown = Object.fromEntries(Object.entries(errors).filter(([field]) => tried || touched.has(field as ServerField)));
+  // The Redis URL field shows (and counts) only with the Redis store.
+  const redisShown = value('store') === 'redis';
+  const fields: ServerField[] = [...FIELDS_OF[server.kind], ...(redisShown ? ['redisUrl' as const] : [])];
+  const valid = !fields.some((field) => errors[field]);
+  const { redisUrl: _redisUrl, ...withoutRedis } = checked.config;
+  const start = () => {
+    setTried(true);
+    if (valid) void run('lab.start', 'lab.start', { ...form, ...(redisShown ? checked.config : withoutRedis) });
+  };
   const progress = snapshot.recent.filter((e) => e.type === 'image.progress' || e.type === 'lab.log' || e.type === 'pod.changed' || e.type === 'redis.changed' || e.type === 'replica.changed');
 
   return (
@@ -34,7 +55,7 @@ export function StartPanel() {
         session records in a shared <b>session store</b> (Redis) and send each session to the <b>pod</b> it is pinned to, behind a <b>service</b>.
         Simulated clients send traffic; you break things and watch sessions move.
       </p>
-      <form className="start-form" onSubmit={(e) => { e.preventDefault(); void run('lab.start', 'lab.start', form); }}>
+      <form className="start-form" onSubmit={(e) => { e.preventDefault(); start(); }}>
         <label>
           proxy replicas
           <input type="number" min={1} max={16} value={value('replicas')} onChange={(e) => set('replicas', e.target.valueAsNumber)} data-testid="start-replicas" />
@@ -56,9 +77,21 @@ export function StartPanel() {
             {RUNTIMES.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
           </select>
         </label>
-        <ActionButton tone="primary" busyKey="lab.start" testId="start-lab" onClick={() => void run('lab.start', 'lab.start', form)}>
-          {starting ? 'starting…' : 'Start lab'}
-        </ActionButton>
+        {redisShown && (
+          <Field label="external Redis URL (optional)" wide testId="start-redis-url" error={shown.redisUrl}
+            hint="empty: the lab starts its own Redis and removes it at the end. An external one is shared as it is: the lab will not stop or flush it.">
+            <input type="text" className="mono" value={server.redisUrl} placeholder="redis://127.0.0.1:6379" spellCheck={false} aria-invalid={Boolean(shown.redisUrl)}
+              onChange={(e) => setServer((f) => ({ ...f, redisUrl: e.target.value }))} onBlur={() => setTouched((t) => new Set(t).add('redisUrl'))} data-testid="start-redis-url" />
+          </Field>
+        )}
+        <ServerFields form={server} errors={shown} onChange={(changes) => setServer((f) => ({ ...f, ...changes }))}
+          onBlur={(field) => setTouched((t) => new Set(t).add(field))} />
+        <div className="start-actions">
+          <ActionButton tone="primary" busyKey="lab.start" testId="start-lab" onClick={start}>
+            {starting ? 'starting…' : 'Start lab'}
+          </ActionButton>
+          {tried && !valid && <span className="field-error" data-testid="start-invalid">fix the fields marked above first</span>}
+        </div>
       </form>
       {starting && (
         <ol className="start-progress" data-testid="start-progress" aria-live="polite">

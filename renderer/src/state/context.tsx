@@ -1,4 +1,5 @@
 import { createContext, useContext, useSyncExternalStore } from 'react';
+import type { ServerUnderTest } from '../../../app/server/under-test.ts';
 import type { LabStore, LabView } from './store.ts';
 
 export const StoreContext = createContext<LabStore | null>(null);
@@ -13,4 +14,10 @@ export function useStore(): LabStore {
 export function useLab(): LabView {
   const store = useStore();
   return useSyncExternalStore(store.subscribe, store.getView);
+}
+
+/** The server the pods run: from the live stream once the lab has identified it, else from the lab's status. */
+export function useServer(): ServerUnderTest | null {
+  const { snapshot, status } = useLab();
+  return snapshot.server ?? status?.server ?? null;
 }

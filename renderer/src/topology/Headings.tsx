@@ -64,13 +64,20 @@ function StoreCard({ graph, box }: { graph: TopologyGraph; box: Box }) {
     );
   }
   const state = store.up === null ? 'unknown' : store.up ? 'up' : 'down';
+  const keys = store.keys === null ? null : `${store.keys} session key${store.keys === 1 ? '' : 's'}`;
+  const title = [
+    `session store (Redis${store.external ? ', external' : ''}): ${state}${store.reason ? ` — ${store.reason}` : ''}`,
+    keys && `${keys}: the session records it holds now`,
+    store.external && 'An external Redis is shared as it is: the lab does not stop, start or flush it.',
+  ].filter(Boolean).join('\n');
   return (
-    <div className={`card store-card state-${state}`} style={place(box)} data-testid="redis-card" title={`session store (Redis): ${state}${store.reason ? ` — ${store.reason}` : ''}`}>
+    <div className={`card store-card state-${state}`} style={place(box)} data-testid="redis-card" title={title}>
       <div className="card-row">
         <strong>Redis</strong>
         <span className={`badge state-${state}`}>{state}</span>
+        {store.external && <span className="badge" data-testid="redis-external">external</span>}
         <span className="grow" />
-        {store.up === false ? (
+        {store.external ? null : store.up === false ? (
           <ActionButton small tone="primary" busyKey="redis" testId="redis-start" title="Start Redis again (empty: no persistence)" onClick={() => void run('redis', 'redis.start')}>
             start
           </ActionButton>
@@ -79,14 +86,18 @@ function StoreCard({ graph, box }: { graph: TopologyGraph; box: Box }) {
             stop
           </ActionButton>
         )}
-        {store.up !== false && (
+        {!store.external && store.up !== false && (
           <ActionButton small busyKey="redis.flush" testId="redis-flush" title="Remove every session record from Redis: every session becomes unknown"
             onClick={() => void run('redis.flush', 'redis.flush')}>
             flush
           </ActionButton>
         )}
       </div>
-      <div className="card-row card-dim ellipsis small" data-testid="redis-reason">{store.reason || '—'}</div>
+      <div className="card-row card-dim small">
+        {keys && <span className="store-keys" data-testid="redis-keys">{keys}</span>}
+        {keys && store.reason && <span aria-hidden="true">·</span>}
+        {(store.reason || !keys) && <span className="ellipsis" data-testid="redis-reason">{store.reason || '—'}</span>}
+      </div>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type CSSProperties } from 'react';
-import { useLab } from '../state/context.tsx';
+import { useLab, useServer } from '../state/context.tsx';
 import { useWidth } from '../ui/hooks.ts';
 import { PodCard, ReplicaCard } from './Cards.tsx';
 import { buildGraph, type TopologyGraph } from './graph.ts';
@@ -20,6 +20,7 @@ interface Props {
 /** The hero: clients → ingress → proxy replicas → session store → service → pods, one line per session. */
 export function Topology({ selected, onSelect }: Props) {
   const view = useLab();
+  const stateless = useServer()?.sessions === false;
   const [ref, width] = useWidth<HTMLDivElement>();
   const graph = useMemo(() => buildGraph(view.snapshot, view.status ?? null, { pinning: view.activity.pinning, seen: view.activity.seen, now: Date.now() }), [view]);
   const layout = useMemo(() => layoutTopology(graph, width), [graph, width]);
@@ -38,7 +39,7 @@ export function Topology({ selected, onSelect }: Props) {
       <div className="topology" ref={ref} style={{ height: layout.height }}>
         {width > 0 && (
           <>
-            <Lines graph={graph} layout={layout} selected={selected} onSelect={onSelect} activity={view.activity} now={now} />
+            <Lines graph={graph} layout={layout} selected={selected} onSelect={onSelect} activity={view.activity} now={now} stateless={stateless} />
             <Headings graph={graph} layout={layout} scale={view.status ? { replicas: view.status.config.replicas, pods: view.status.config.pods } : null} />
             <div className="card ingress-card" style={{ left: layout.ingress.x, top: layout.ingress.y, width: layout.ingress.w, height: layout.ingress.h }}
               title="The lab's front door: spreads requests over the proxy replicas by its affinity policy">
@@ -93,9 +94,11 @@ interface LinesProps {
   onSelect: (sessionId: string | null) => void;
   activity: { routed: ReadonlyMap<string, number>; moved: ReadonlyMap<string, number> };
   now: number;
+  /** The server issues no sessions: no line will ever be drawn, and that is no fault. */
+  stateless: boolean;
 }
 
-function Lines({ graph, layout, selected, onSelect, activity, now }: LinesProps) {
+function Lines({ graph, layout, selected, onSelect, activity, now, stateless }: LinesProps) {
   const storeDown = graph.store.kind === 'redis' && graph.store.up === false;
   const hueOf = new Map(graph.sessions.map((s) => [s.client, s.hue]));
   return (
@@ -107,8 +110,8 @@ function Lines({ graph, layout, selected, onSelect, activity, now }: LinesProps)
       ))}
       {graph.clients.length === 0 && (
         <text className="empty-lines" x={layout.columns.clients.x} y={layout.lanes.y + layout.lanes.h / 2}>
-          <tspan x={layout.columns.clients.x}>no sessions yet:</tspan>
-          <tspan x={layout.columns.clients.x} dy={15}>start traffic</tspan>
+          <tspan x={layout.columns.clients.x}>{stateless ? 'stateless server:' : 'no sessions yet:'}</tspan>
+          <tspan x={layout.columns.clients.x} dy={15}>{stateless ? 'no sessions to draw' : 'start traffic'}</tspan>
         </text>
       )}
       {graph.sessions.map((session) => {

@@ -46,7 +46,7 @@ function routed(sessionId: string, pod: string, times: number): LabEvent[] {
 }
 
 function call(client: string, sessionId: string): LabEvent {
-  return { type: 'traffic.call', at, client, sessionId, ok: true, latencyMs: 5, status: null, rpcCode: null, error: null, count: 1, stateLost: false };
+  return { type: 'traffic.call', at, client, sessionId, method: 'tools/call counter', ok: true, latencyMs: 5, status: null, rpcCode: null, error: null, count: 1, stateLost: false };
 }
 
 describe('buildGraph', () => {
@@ -131,10 +131,21 @@ describe('buildGraph', () => {
     const up = buildGraph(lab(), status).links.filter((l) => l.kind === 'replica-store');
     expect(up.map((l) => [l.from, l.up])).toEqual([['replica-1', true], ['replica-2', true]]);
     const down = buildGraph(lab([{ type: 'redis.changed', at, up: false, reason: 'stopped' }]), status);
-    expect(down.store).toEqual({ kind: 'redis', up: false, reason: 'stopped' });
+    expect(down.store).toEqual({ kind: 'redis', up: false, reason: 'stopped', keys: null, external: false });
     expect(down.links.filter((l) => l.kind === 'replica-store').every((l) => !l.up)).toBe(true);
     const memory = buildGraph(lab(), { ...status, config: { ...status.config, store: 'memory' } });
     expect(memory.links.some((l) => l.kind === 'replica-store')).toBe(false);
+  });
+
+  it('counts the session records Redis holds, and tells an external Redis from the lab\'s own', () => {
+    const counted = buildGraph(lab([{ type: 'redis.keys', at, keys: 12 }]), { ...status, config: { ...status.config, redisUrl: 'redis://127.0.0.1:6380' } });
+    expect(counted.store).toMatchObject({ kind: 'redis', up: true, keys: 12, external: true });
+    expect(buildGraph(lab(), status).store).toMatchObject({ keys: null, external: false });
+    // An external Redis has no up/down of the lab's: a count that succeeded says it answers.
+    const externalStatus = { ...status, config: { ...status.config, redisUrl: 'redis://127.0.0.1:6380' } };
+    const quiet = (events: LabEvent[]) => reduceAll(emptySnapshot(), events);
+    expect(buildGraph(quiet([]), externalStatus).store.up).toBeNull();
+    expect(buildGraph(quiet([{ type: 'redis.keys', at, keys: 0 }]), externalStatus).store.up).toBe(true);
   });
 
   it('lists in the service only the pods of the latest endpoints', () => {

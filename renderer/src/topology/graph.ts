@@ -4,7 +4,7 @@ import { addressOfUrl, byNumber, podNameAt } from '../model/names.ts';
 
 /** What the topology needs of the lab's status (null when it is not known). */
 export type GraphStatus = Pick<LabStatus, 'ingressUrl' | 'replicas'> & {
-  config: Pick<LabStatus['config'], 'store' | 'pinning' | 'affinity'>;
+  config: Pick<LabStatus['config'], 'store' | 'pinning' | 'affinity' | 'redisUrl'>;
 };
 
 export interface ClientNode {
@@ -29,6 +29,10 @@ export interface StoreNode {
   kind: 'redis' | 'memory' | 'unknown';
   up: boolean | null;
   reason: string;
+  /** Session records in Redis at the last count; null when not counted. */
+  keys: number | null;
+  /** A Redis the lab was pointed at, not its own: the lab will not stop, start or flush it. */
+  external: boolean;
 }
 
 export interface ServiceNode {
@@ -131,10 +135,14 @@ export function buildGraph(snapshot: LabSnapshot, status: GraphStatus | null, op
     sessions: perReplica.get(id) ?? 0,
   }));
 
+  const external = Boolean(status?.config.redisUrl);
   const store: StoreNode = {
     kind: status ? status.config.store : snapshot.redis.up === null ? 'unknown' : 'redis',
-    up: snapshot.redis.up,
+    // The lab reports no up/down for a Redis it does not run; a key count that succeeded says it answers.
+    up: snapshot.redis.up ?? (external && snapshot.redis.keys !== null ? true : null),
     reason: snapshot.redis.reason,
+    keys: snapshot.redis.keys,
+    external,
   };
 
   const links: LinkEdge[] = [];
