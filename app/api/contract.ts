@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { labConfigSchema, type LabConfigInput } from '../config.ts';
+import { callSchema, labConfigSchema, type LabConfigInput } from '../config.ts';
 import type { LabEvent } from '../events.ts';
 import type { PodInfo } from '../pods/runtime.ts';
 import type { ReplicaInfo } from '../replicas/replica-set.ts';
 import type { MatrixRow } from '../scenarios/matrix.ts';
 import type { Verdict } from '../scenarios/verdict.ts';
+import type { ServerUnderTest } from '../server/under-test.ts';
+import { SCENARIO_NAMES } from '../shared/scenario-catalog.ts';
 import type { LabSnapshot } from '../state/snapshot.ts';
 
 /** What a running lab is, for a client that just connected. */
@@ -16,6 +18,8 @@ export interface LabStatus {
   pods: PodInfo[];
   replicas: ReplicaInfo[];
   traffic: boolean;
+  /** The MCP server the pods run: its name and version, how it runs, its tools. */
+  server: ServerUnderTest | null;
 }
 
 const pod = z.object({ pod: z.string().regex(/^pod-\d+$/, 'a pod name such as pod-1') });
@@ -24,7 +28,8 @@ const none = z.undefined().or(z.object({}).strict());
 
 /**
  * Every command the lab takes: its arguments' schema (checked at every boundary: IPC, HTTP,
- * CLI) and its result type. Electron's preload and web mode are generated from this one map.
+ * CLI) and its result type. Electron's preload and web mode each carry every command with one
+ * generic, typed invoker over this map.
  */
 export const commandArgs = {
   // Checked by the lab's own config parser, over the service's defaults (a schema here would fill in its own).
@@ -48,10 +53,10 @@ export const commandArgs = {
   'switch.pinning': z.object({ pinning: z.enum(['pod', 'service']) }),
   'switch.recovery': z.object({ on: z.boolean() }),
   'switch.store': z.object({ store: z.enum(['redis', 'memory']) }),
-  'traffic.start': z.object({ clients: z.number().int().min(1).max(500), rate: z.number().min(0.1).max(100) }),
+  'traffic.start': z.object({ clients: z.number().int().min(1).max(500), rate: z.number().min(0.1).max(100), call: callSchema.optional() }),
   'traffic.stop': none,
-  'scenario.run': z.object({ name: z.string() }),
-  'matrix.run': z.object({ scenarios: z.array(z.string()).min(1).optional(), clients: z.number().int().min(1).max(64).optional() }).optional(),
+  'scenario.run': z.object({ name: z.enum(SCENARIO_NAMES) }),
+  'matrix.run': z.object({ scenarios: z.array(z.enum(SCENARIO_NAMES)).min(1).optional(), clients: z.number().int().min(1).max(64).optional() }).optional(),
   'report.export': z.object({ dir: z.string().min(1).optional() }).optional(),
 } as const;
 

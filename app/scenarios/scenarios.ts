@@ -1,5 +1,6 @@
 import type { LabEvent } from '../events.ts';
 import type { Lab } from '../lab.ts';
+import { SCENARIO_CATALOG, SCENARIO_NAMES, type ScenarioName } from '../shared/scenario-catalog.ts';
 
 export interface ScenarioContext {
   lab: Lab;
@@ -10,7 +11,7 @@ export interface ScenarioContext {
 }
 
 export interface Scenario {
-  name: string;
+  name: ScenarioName;
   description: string;
   run(ctx: ScenarioContext): Promise<void>;
 }
@@ -33,65 +34,44 @@ function podByAddress(lab: Lab, address: string | undefined): string {
   return (live.find((p) => p.address === address) ?? live[0])!.name;
 }
 
-export const SCENARIOS: readonly Scenario[] = [
-  {
-    name: 'pod-kill',
-    description: 'Kill the pod holding the most sessions; the controller replaces it at a new address.',
-    async run({ lab, events, settle }) {
-      await lab.killPod(podByAddress(lab, busiestPod(events())));
-      await settle(3000);
-    },
+/** What each scenario of the catalog does to a lab. */
+const RUNS: Record<ScenarioName, Scenario['run']> = {
+  'pod-kill': async ({ lab, events, settle }) => {
+    await lab.killPod(podByAddress(lab, busiestPod(events())));
+    await settle(3000);
   },
-  {
-    name: 'pod-restart-in-place',
-    description: 'Restart the busiest pod at the same address: its memory, and every session on it, is gone.',
-    async run({ lab, events, settle }) {
-      await lab.restartPod(podByAddress(lab, busiestPod(events())));
-      await settle(3000);
-    },
+  'pod-restart-in-place': async ({ lab, events, settle }) => {
+    await lab.restartPod(podByAddress(lab, busiestPod(events())));
+    await settle(3000);
   },
-  {
-    name: 'runner-restart',
-    description: 'Restart every proxy replica once, abruptly: memory gone, connections cut.',
-    async run({ lab, settle }) {
-      for (const replica of lab.replicaList()) await lab.restartReplica(replica.id);
-      await settle(3000);
-    },
+  'runner-restart': async ({ lab, settle }) => {
+    for (const replica of lab.replicaList()) await lab.restartReplica(replica.id);
+    await settle(3000);
   },
-  {
-    name: 'redis-outage',
-    description: 'Stop Redis for 2 s (restarted empty), then let the replicas catch up.',
-    async run({ lab, settle }) {
-      await lab.stopRedis();
-      await settle(2000);
-      await lab.startRedis();
-      await settle(3000);
-    },
+  'redis-outage': async ({ lab, settle }) => {
+    await lab.stopRedis();
+    await settle(2000);
+    await lab.startRedis();
+    await settle(3000);
   },
-  {
-    name: 'scale-down',
-    description: 'Scale the pods down to one: sessions on the removed pods must move.',
-    async run({ lab, settle }) {
-      await lab.scalePods(1);
-      await settle(3000);
-    },
+  'scale-down': async ({ lab, settle }) => {
+    await lab.scalePods(1);
+    await settle(3000);
   },
-  {
-    name: 'rolling-restart',
-    description: 'Restart the pods one after another, as a Deployment rollout does.',
-    async run({ lab, settle }) {
-      for (const pod of lab.pods().filter((p) => p.state !== 'dead')) {
-        await lab.restartPod(pod.name);
-        await settle(1000);
-      }
-      await settle(2000);
-    },
+  'rolling-restart': async ({ lab, settle }) => {
+    for (const pod of lab.pods().filter((p) => p.state !== 'dead')) {
+      await lab.restartPod(pod.name);
+      await settle(1000);
+    }
+    await settle(2000);
   },
-];
+};
+
+export const SCENARIOS: readonly Scenario[] = SCENARIO_CATALOG.map((entry) => ({ ...entry, run: RUNS[entry.name] }));
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);
-  if (!scenario) throw new Error(`no scenario named "${name}" (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  if (!scenario) throw new Error(`no scenario named "${name}" (scenarios: ${SCENARIO_NAMES.join(', ')})`);
   return scenario;
 }
 

@@ -1,19 +1,10 @@
 import { useState } from 'react';
 import type { CommandResult } from '../../../app/api/contract.ts';
+import { SCENARIO_CATALOG as SCENARIOS, type ScenarioName } from '../../../app/shared/scenario-catalog.ts';
 import { ms } from '../model/format.ts';
 import { useLab } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 import { Matrix } from './Matrix.tsx';
-
-/** The lab's named scenarios (app/scenarios), said in a line each. */
-export const SCENARIOS = [
-  { name: 'pod-kill', what: 'Kill the busiest pod; a replacement comes up at a new address.' },
-  { name: 'pod-restart-in-place', what: 'Restart the busiest pod at the same address: its memory is gone.' },
-  { name: 'runner-restart', what: 'Restart every proxy replica once, abruptly.' },
-  { name: 'redis-outage', what: 'Stop Redis for 2 s (it comes back empty).' },
-  { name: 'scale-down', what: 'Scale the pods down to one.' },
-  { name: 'rolling-restart', what: 'Restart the pods one after another, as a rollout does.' },
-] as const;
 
 type Verdict = CommandResult<'scenario.run'>;
 
@@ -24,7 +15,7 @@ export function Scenarios() {
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [report, setReport] = useState<CommandResult<'report.export'> | null>(null);
   const current = SCENARIOS.find((s) => running.has(`scenario:${s.name}`));
-  const start = async (name: string) => {
+  const start = async (name: ScenarioName) => {
     setVerdict(null);
     const result = await run(`scenario:${name}`, 'scenario.run', { name });
     if (result) setVerdict(result);
@@ -38,13 +29,13 @@ export function Scenarios() {
       </header>
       <div className="scenario-list">
         {SCENARIOS.map((s) => (
-          <ActionButton key={s.name} busyKey={`scenario:${s.name}`} testId={`scenario-${s.name}`} disabled={current !== undefined} title={s.what}
+          <ActionButton key={s.name} busyKey={`scenario:${s.name}`} testId={`scenario-${s.name}`} disabled={current !== undefined} title={s.description}
             onClick={() => void start(s.name)}>
             {s.name}
           </ActionButton>
         ))}
       </div>
-      {current && <p className="card-dim" aria-live="polite">Running {current.name}: {current.what} (traffic runs during it; this takes about 10 s)</p>}
+      {current && <p className="card-dim" aria-live="polite">Running {current.name}: {current.description} (traffic runs during it; this takes about 10 s)</p>}
       {verdict && <VerdictView verdict={verdict} />}
       <Matrix />
       <div className="report">

@@ -1,0 +1,17 @@
+/** The lab's named scenarios, said in a line each: one list for the lab, the CLI, the API and the UI. */
+export const SCENARIO_CATALOG = [
+  { name: 'pod-kill', description: 'Kill the pod holding the most sessions; the controller replaces it at a new address.' },
+  { name: 'pod-restart-in-place', description: 'Restart the busiest pod at the same address: its memory, and every session on it, is gone.' },
+  { name: 'runner-restart', description: 'Restart every proxy replica once, as a rollout does (each drained first): memory gone, open streams cut.' },
+  { name: 'redis-outage', description: 'Stop Redis for 2 s (restarted empty), then let the replicas catch up.' },
+  { name: 'scale-down', description: 'Scale the pods down to one: sessions on the removed pods must move.' },
+  { name: 'rolling-restart', description: 'Restart the pods one after another, as a Deployment rollout does.' },
+] as const;
+
+export type ScenarioName = (typeof SCENARIO_CATALOG)[number]['name'];
+
+export const SCENARIO_NAMES = SCENARIO_CATALOG.map((s) => s.name) as [ScenarioName, ...ScenarioName[]];
+
+export function isScenarioName(name: string): name is ScenarioName {
+  return (SCENARIO_NAMES as string[]).includes(name);
+}
