@@ -18,28 +18,40 @@ export interface RedisStoreOptions {
   onReady?: () => void;
 }
 
+/** What the compare-and-set scripts answer, by name (the scripts below are written with them). */
+const CAS = {
+  /** No record: the session was deleted or expired. */
+  missing: 0,
+  /** The record is at another generation: someone recovered it first (the record comes along). */
+  moved: 1,
+  /** This caller holds the recovery (claim) or wrote the next generation (commit). */
+  won: 2,
+  /** Another caller holds the recovery lock. */
+  busy: 3,
+} as const;
+
 // Compare-and-set scripts: Redis runs each atomically, so a recovery is claimed and
 // committed by exactly one replica per generation.
 const CLAIM = `
 local cur = redis.call('GET', KEYS[1])
-if not cur then return {0} end
-if cjson.decode(cur).generation ~= tonumber(ARGV[1]) then return {1, cur} end
+if not cur then return {${CAS.missing}} end
+if cjson.decode(cur).generation ~= tonumber(ARGV[1]) then return {${CAS.moved}, cur} end
 local holder = redis.call('GET', KEYS[2])
-if holder and holder ~= ARGV[2] then return {3} end
+if holder and holder ~= ARGV[2] then return {${CAS.busy}} end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-return {2}`;
+return {${CAS.won}}`;
 
 const COMMIT = `
 local cur = redis.call('GET', KEYS[1])
-if not cur then return {0} end
-if cjson.decode(cur).generation ~= tonumber(ARGV[1]) - 1 then return {1, cur} end
+if not cur then return {${CAS.missing}} end
+if cjson.decode(cur).generation ~= tonumber(ARGV[1]) - 1 then return {${CAS.moved}, cur} end
 if tonumber(ARGV[4]) > 0 then
   redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
 else
   redis.call('SET', KEYS[1], ARGV[3])
 end
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
-return {2}`;
+return {${CAS.won}}`;
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
@@ -136,9 +148,9 @@ export class RedisStore implements SessionStore {
 
   async claimRecovery(id: string, generation: number, owner: string): Promise<RecoveryClaim> {
     const [code, raw] = await this.redis.pinlabClaim(this.key(id), this.lockKey(id), generation, owner, RECOVERY_LOCK_MS);
-    if (code === 2) return { kind: 'won' };
-    if (code === 3) return { kind: 'busy' };
-    const record = code === 1 && raw ? decodeRecord(raw) : undefined;
+    if (code === CAS.won) return { kind: 'won' };
+    if (code === CAS.busy) return { kind: 'busy' };
+    const record = code === CAS.moved && raw ? decodeRecord(raw) : undefined;
     return record ? { kind: 'moved', record } : { kind: 'missing' };
   }
 
@@ -147,8 +159,8 @@ export class RedisStore implements SessionStore {
     const [code, raw] = await this.redis.pinlabCommit(
       this.key(id), this.lockKey(id), next.generation, owner, encodeRecord(next), this.ttl,
     );
-    if (code === 2) return { kind: 'ok' };
-    const record = code === 1 && raw ? decodeRecord(raw) : undefined;
+    if (code === CAS.won) return { kind: 'ok' };
+    const record = code === CAS.moved && raw ? decodeRecord(raw) : undefined;
     return record ? { kind: 'moved', record } : { kind: 'missing' };
   }
 
