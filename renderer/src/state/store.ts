@@ -10,7 +10,11 @@ export interface UiError {
   message: string;
 }
 
-/** Everything the UI draws, replaced (never changed) at most once per animation frame. */
+/**
+ * Everything the UI draws, published as a new object at most once per animation frame. The
+ * snapshot, status and errors are replaced, never changed in place; `activity`'s maps are the
+ * exception: updated in place between frames, they only feed short-lived highlights.
+ */
 export interface LabView {
   snapshot: LabSnapshot;
   /** `undefined` until the lab has answered `lab.status`; `null` when no lab runs. */
