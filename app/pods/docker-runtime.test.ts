@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, connectClient, rawCall, rawSession } from '../../proxy-core/test/client.ts';
 import { DockerRuntime } from './docker-runtime.ts';
-import { ensureDemoImage, type ImageProgress } from './image.ts';
+import { ensureDemoImage, type ImageProgress } from './image-build.ts';
 import type { PodEvent } from './runtime.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,12 +1,16 @@
 import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
+import { messageOf } from '../../proxy-core/errors.ts';
 import { freePort } from '../net/free-port.ts';
-import { isAlive } from './alive.ts';
+import { ownerGone } from './alive.ts';
+import { commandWithPort, DEMO_MCP_PATH, demoArgs } from './backend-launch.ts';
+import { statusOf } from './docker-errors.ts';
 import { hostNode } from './host-node.ts';
-import { ensureBaseImage, ensureDemoImage, inspectImage, offline, tryPull, type OnImageProgress } from './image.ts';
+import { ensureBaseImage, ensureDemoImage, inspectImage, offline, tryPull, type OnImageProgress } from './image-build.ts';
+import { PodTable, startingPod } from './pod-table.ts';
 import { waitForMcp } from './probe.ts';
-import { startFailure } from './start-failure.ts';
-import type { BackendSpec, PodEvent, PodInfo, PodRuntime, PodState } from './runtime.ts';
+import { notReady } from './start-failure.ts';
+import type { BackendSpec, PodInfo, PodRuntime } from './runtime.ts';
 
 const LAB_LABEL = 'pinlab.lab';
 const POD_LABEL = 'pinlab.pod';
@@ -61,8 +65,9 @@ export class DockerRuntime implements PodRuntime {
   private readonly docker: Docker;
   private readonly labId: string;
   private readonly onImageProgress: OnImageProgress | undefined;
-  private readonly pods = new Map<string, Pod>();
-  private readonly listeners = new Set<(event: PodEvent) => void>();
+  private readonly pods = new PodTable<Pod>();
+  readonly list = this.pods.list;
+  readonly onEvent = this.pods.onEvent;
   private readonly readyTimeoutMs: number;
   private image: Promise<string> | null = null;
   private base: Promise<string> | null = null;
@@ -94,7 +99,7 @@ export class DockerRuntime implements PodRuntime {
       // A separate client with a timeout: the main one must not time out the event stream.
       await new Docker({ socketPath, timeout: PING_TIMEOUT_MS }).ping();
     } catch (error) {
-      const reason = Date.now() - started >= PING_TIMEOUT_MS - 50 ? `no answer within ${PING_TIMEOUT_MS / 1000} s` : (error as Error).message;
+      const reason = Date.now() - started >= PING_TIMEOUT_MS - 50 ? `no answer within ${PING_TIMEOUT_MS / 1000} s` : messageOf(error);
       throw new Error(`Docker is not reachable at ${socketPath}: ${reason}`, { cause: error });
     }
     const runtime = new DockerRuntime(new Docker({ socketPath }), options.labId, options.onImageProgress, options.readyTimeoutMs ?? 20_000);
@@ -106,73 +111,57 @@ export class DockerRuntime implements PodRuntime {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [LAB_LABEL] } });
     let removed = 0;
     for (const container of containers) {
-      const owner = Number(container.Labels[OWNER_LABEL]);
-      // No owner label: not provably a leftover, so it stays.
-      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
-      if (await this.remove(container.Id)) removed++;
+      if (ownerGone(container.Labels[OWNER_LABEL]) && (await this.remove(container.Id))) removed++;
     }
     return removed;
   }
 
   async start(name: string, backend: BackendSpec): Promise<PodInfo> {
-    const existing = this.pods.get(name);
-    if (existing && existing.info.state !== 'dead') throw new Error(`pod ${name} is already running (${existing.info.state})`);
+    this.pods.assertFree(name);
     return this.launch(name, backend, await freePort(), false);
   }
 
   async kill(name: string): Promise<void> {
-    const pod = this.get(name);
+    const pod = this.pods.get(name);
     pod.expectedExit = 'killed';
     await this.destroy(pod);
-    this.update(pod, 'dead', 'killed');
+    this.pods.update(pod, 'dead', 'killed');
   }
 
   async restart(name: string): Promise<PodInfo> {
-    const pod = this.get(name);
+    const pod = this.pods.get(name);
     pod.expectedExit = 'restarted in place';
     await this.destroy(pod);
-    this.update(pod, 'dead', 'restarted in place');
+    this.pods.update(pod, 'dead', 'restarted in place');
     return this.launch(name, pod.backend, pod.port, true);
   }
 
   async pause(name: string): Promise<void> {
-    const pod = this.get(name);
+    const pod = this.pods.get(name);
     await this.docker.getContainer(pod.info.id).pause();
-    this.update(pod, 'paused', 'paused (docker pause)');
+    this.pods.update(pod, 'paused', 'paused (docker pause)');
   }
 
   async unpause(name: string): Promise<void> {
-    const pod = this.get(name);
+    const pod = this.pods.get(name);
     await this.docker.getContainer(pod.info.id).unpause();
-    this.update(pod, 'ready', 'unpaused (docker unpause)');
+    this.pods.update(pod, 'ready', 'unpaused (docker unpause)');
   }
 
   /** The id (`sha256:…`) of the image the pod's container runs: what a bug report names. */
   async imageId(name: string): Promise<string | null> {
-    const { Image } = await this.docker.getContainer(this.get(name).info.id).inspect();
+    const { Image } = await this.docker.getContainer(this.pods.get(name).info.id).inspect();
     return Image || null;
   }
 
   async logs(name: string, lines = 100): Promise<string> {
-    const pod = this.get(name);
+    const pod = this.pods.get(name);
     try {
       return await this.containerLogs(pod.info.id, lines);
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
       return lastLines(pod.lastLogs, lines);
     }
-  }
-
-  list(): PodInfo[] {
-    // By name (pod-2 before pod-10), not by which parallel start got its container first.
-    return [...this.pods.values()]
-      .map((pod) => ({ ...pod.info }))
-      .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-  }
-
-  onEvent(listener: (event: PodEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   async close(): Promise<void> {
@@ -182,7 +171,7 @@ export class DockerRuntime implements PodRuntime {
     for (const pod of this.pods.values()) pod.expectedExit = 'lab stopped';
     const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LAB_LABEL}=${this.labId}`] } });
     await Promise.all(containers.map((container) => this.remove(container.Id)));
-    for (const pod of this.pods.values()) this.update(pod, 'dead', 'lab stopped');
+    for (const pod of this.pods.values()) this.pods.update(pod, 'dead', 'lab stopped');
   }
 
   /** Creates and starts the container, then waits until it answers MCP. */
@@ -209,14 +198,11 @@ export class DockerRuntime implements PodRuntime {
       }
     } catch (error) {
       if (!restarting) this.pods.delete(name);
-      const why = statusOf(error) === 404 && backend.kind === 'image' ? missingImage(backend.image) : (error as Error).message;
+      const why = statusOf(error) === 404 && backend.kind === 'image' ? missingImage(backend.image) : messageOf(error);
       throw new Error(`pod ${name}: cannot create its container: ${why}`, { cause: error });
     }
-    const pod: Pod = {
-      info: { name, state: 'starting', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}${plan.path}`, id, startedAt: Date.now() },
-      backend, port, expectedExit: null, signal: null, lastLogs: '',
-    };
-    this.pods.set(name, pod);
+    const pod: Pod = { info: startingPod(name, port, plan.path, id), backend, port, expectedExit: null, signal: null, lastLogs: '' };
+    this.pods.set(pod);
     let started = false;
     try {
       await this.docker.getContainer(id).start();
@@ -226,19 +212,18 @@ export class DockerRuntime implements PodRuntime {
       const exit = started ? await this.exitOf(id) : '';
       pod.expectedExit = 'failed to start';
       await this.destroy(pod);
-      if (restarting) this.update(pod, 'dead', 'failed to start');
+      if (restarting) this.pods.update(pod, 'dead', 'failed to start');
       else this.pods.delete(name);
-      const message = (error as Error).message;
-      if (!started && backend.kind === 'command' && /executable file not found|no such file or directory/i.test(message)) {
+      if (!started && backend.kind === 'command' && /executable file not found|no such file or directory/i.test(messageOf(error))) {
         throw new Error(
           `pod ${name}: the program "${plan.cmd?.[0]}" is not in the image ${plan.image}, where the docker runtime runs commands ` +
             `(the lab's Node image, with ${plan.workingDir} mounted read-only): use --runtime process, or run your server from an image (--server-image)`,
           { cause: error },
         );
       }
-      throw startFailure(name, exit ? `its container ${exit} before it answered MCP at ${pod.info.url}` : message, pod.lastLogs, error);
+      throw notReady(name, pod.info.url, exit ? `its container ${exit}` : null, pod.lastLogs, error);
     }
-    this.update(pod, 'ready', 'started');
+    this.pods.update(pod, 'ready', 'started');
     return { ...pod.info };
   }
 
@@ -248,8 +233,8 @@ export class DockerRuntime implements PodRuntime {
       case 'demo':
         return {
           image: await this.demoImage(),
-          cmd: ['node', 'app/demo-backend/main.ts', '--host', '0.0.0.0', '--port', String(DEMO_PORT), '--pod', name, '--session-lost', backend.sessionLost ?? '404'],
-          env: { POD_NAME: name }, port: DEMO_PORT, path: '/mcp',
+          cmd: ['node', 'app/demo-backend/main.ts', ...demoArgs(name, backend, '0.0.0.0', DEMO_PORT)],
+          env: { POD_NAME: name }, port: DEMO_PORT, path: DEMO_MCP_PATH,
         };
       case 'image':
         return { image: await this.userImage(backend.image), env: { PORT: String(backend.port), POD_NAME: name, ...backend.env }, port: backend.port, path: backend.path };
@@ -258,10 +243,11 @@ export class DockerRuntime implements PodRuntime {
         // path (read-only), so that the paths in it mean what they mean on the host.
         const cwd = backend.cwd ?? process.cwd();
         if (!existsSync(cwd)) throw new Error(`the command's working directory ${cwd} does not exist`);
+        const { args, env } = commandWithPort(name, backend, COMMAND_PORT);
         return {
           image: await this.baseImage(),
-          cmd: [containerProgram(backend.command), ...backend.args.map((arg) => arg.replaceAll('{port}', String(COMMAND_PORT)))],
-          env: { ...backend.env, [backend.portEnv]: String(COMMAND_PORT), POD_NAME: name },
+          cmd: [containerProgram(backend.command), ...args],
+          env,
           port: COMMAND_PORT, path: backend.path, workingDir: cwd, binds: [`${cwd}:${cwd}:ro`],
         };
       }
@@ -391,8 +377,7 @@ export class DockerRuntime implements PodRuntime {
     const timeNano = event.timeNano ?? 0;
     if (timeNano && timeNano <= this.lastEvent.timeNano) return; // replayed after a reconnect
     this.lastEvent = { time: event.time ?? this.lastEvent.time, timeNano };
-    const id = event.Actor?.ID ?? event.id;
-    const pod = [...this.pods.values()].find((p) => p.info.id === id);
+    const pod = this.pods.byId(event.Actor?.ID ?? event.id);
     if (!pod) return;
     const attributes = event.Actor?.Attributes ?? {};
     switch (event.Action) {
@@ -401,27 +386,27 @@ export class DockerRuntime implements PodRuntime {
         break;
       case 'die': {
         const outside = pod.signal ? `killed outside the lab (signal ${pod.signal})` : `exited with code ${attributes.exitCode ?? '?'}`;
-        this.update(pod, 'dead', pod.expectedExit ?? outside);
+        this.pods.update(pod, 'dead', pod.expectedExit ?? outside);
         break;
       }
       case 'stop':
       case 'destroy':
-        this.update(pod, 'dead', pod.expectedExit ?? 'container died');
+        this.pods.update(pod, 'dead', pod.expectedExit ?? 'container died');
         break;
       case 'pause':
-        this.update(pod, 'paused', 'paused');
+        this.pods.update(pod, 'paused', 'paused');
         break;
       case 'unpause':
-        this.update(pod, 'ready', 'unpaused');
+        this.pods.update(pod, 'ready', 'unpaused');
         break;
       case 'start':
         // Our own starts are 'starting' already; a dead pod started from outside (docker start) comes back.
         if (pod.info.state === 'dead') {
           pod.expectedExit = null;
           pod.signal = null;
-          this.update(pod, 'starting', 'started outside the lab');
+          this.pods.update(pod, 'starting', 'started outside the lab');
           waitForMcp(pod.info.url, { timeoutMs: this.readyTimeoutMs, isAlive: () => pod.info.state === 'starting' }).then(
-            () => this.update(pod, 'ready', 'answers again'),
+            () => this.pods.update(pod, 'ready', 'answers again'),
             () => {},
           );
         }
@@ -429,18 +414,6 @@ export class DockerRuntime implements PodRuntime {
     }
   }
 
-  private update(pod: Pod, state: PodState, reason: string): void {
-    if (pod.info.state === state || this.pods.get(pod.info.name) !== pod) return;
-    pod.info.state = state;
-    const event: PodEvent = { pod: pod.info.name, state, reason, at: Date.now() };
-    for (const listener of this.listeners) listener(event);
-  }
-
-  private get(name: string): Pod {
-    const pod = this.pods.get(name);
-    if (!pod) throw new Error(`no pod named ${name} (pods: ${[...this.pods.keys()].join(', ') || 'none'})`);
-    return pod;
-  }
 }
 
 /** Docker multiplexes a non-TTY container's stdout and stderr into 8-byte-headed frames. */
@@ -475,9 +448,5 @@ function containerProgram(command: string): string {
 /** A container name people can read in `docker ps`; unique per lab and pod. */
 function containerName(labId: string, pod: string): string {
   return `pinlab-${labId}-${pod}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
 }
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { messageOf } from '../../proxy-core/errors.ts';
 
 const INITIALIZE = JSON.stringify({
   jsonrpc: '2.0', id: 'pinlab-probe', method: 'initialize',
@@ -38,7 +39,7 @@ export async function waitForMcp(url: string, options: { timeoutMs?: number; att
       }
       last = `HTTP ${response.statusCode}`;
     } catch (error) {
-      last = (error as Error).message;
+      last = messageOf(error);
     }
     await sleep(delay);
   }

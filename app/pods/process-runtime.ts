@@ -4,13 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
 import { freePort } from '../net/free-port.ts';
 import { rootPath } from '../paths.ts';
-import { isAlive } from './alive.ts';
+import { isAlive, ownerGone } from './alive.ts';
+import { commandWithPort, DEMO_MCP_PATH, demoArgs } from './backend-launch.ts';
 import { hostNode } from './host-node.ts';
+import { PodTable, startingPod } from './pod-table.ts';
 import { waitForMcp } from './probe.ts';
-import { startFailure } from './start-failure.ts';
-import type { BackendSpec, PodEvent, PodInfo, PodRuntime } from './runtime.ts';
+import { notReady, startFailure } from './start-failure.ts';
+import type { BackendSpec, PodInfo, PodRuntime } from './runtime.ts';
 
 const DEMO = rootPath('app', 'demo-backend', 'main.ts');
 /** Where process pods leave pid files, so that a crashed lab's pods can be found and killed. */
@@ -29,20 +32,24 @@ interface Running {
   expectedExit: string | null;
 }
 
-interface PidFile {
-  pid: number;
-  ownerPid: number;
-  pod: string;
+/** What a pid file holds: read back from disk, so checked before any process is killed by it. */
+const pidFileSchema = z.object({
+  pid: z.number().int().positive(),
+  /** The lab's process: while it runs, the pod is not an orphan. */
+  ownerPid: z.number().int().positive(),
+  pod: z.string(),
   /** The program the pod runs: checked against the process before killing it (pid reuse). */
-  command: string;
-}
+  command: z.string(),
+});
+type PidFile = z.infer<typeof pidFileSchema>;
 
 /** Pods as child processes on loopback ports: used when Docker is not reachable. */
 export class ProcessRuntime implements PodRuntime {
   readonly kind = 'process';
   private readonly labId: string;
-  private readonly pods = new Map<string, Running>();
-  private readonly listeners = new Set<(event: PodEvent) => void>();
+  private readonly pods = new PodTable<Running>();
+  readonly list = this.pods.list;
+  readonly onEvent = this.pods.onEvent;
   private readonly pidDir: string;
   private readonly readyTimeoutMs: number;
   /** Set by close(): a start still on its way must not leave a process behind. */
@@ -67,14 +74,12 @@ export class ProcessRuntime implements PodRuntime {
       const dir = join(PID_ROOT, lab);
       let owned = false;
       for (const file of readdirSync(dir)) {
-        let record: PidFile;
-        try {
-          record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as PidFile;
-        } catch {
+        const record = readPidFile(join(dir, file));
+        if (!record) {
           rmSync(join(dir, file), { force: true });
           continue;
         }
-        if (isAlive(record.ownerPid)) {
+        if (!ownerGone(record.ownerPid)) {
           owned = true;
           continue;
         }
@@ -91,49 +96,40 @@ export class ProcessRuntime implements PodRuntime {
 
   async start(name: string, backend: BackendSpec): Promise<PodInfo> {
     if (backend.kind === 'image') throw new Error(`pod ${name}: a Docker image backend needs the docker runtime (Docker is not in use)`);
+    this.pods.assertFree(name);
     return this.launch(name, backend, await freePort());
   }
 
   /** The pod stays listed as dead (its logs readable), as the Docker runtime does. */
   async kill(name: string): Promise<void> {
-    await this.stop(this.get(name), 'killed');
+    await this.stop(this.pods.get(name), 'killed');
   }
 
   async restart(name: string): Promise<PodInfo> {
-    const pod = this.get(name);
+    const pod = this.pods.get(name);
     await this.stop(pod, 'restarted in place');
     return this.launch(name, pod.backend, pod.port);
   }
 
   async pause(name: string): Promise<void> {
-    const pod = this.get(name);
+    const pod = this.pods.get(name);
     pod.child.kill('SIGSTOP');
-    this.update(pod, 'paused', 'paused (SIGSTOP)');
+    this.pods.update(pod, 'paused', 'paused (SIGSTOP)');
   }
 
   async unpause(name: string): Promise<void> {
-    const pod = this.get(name);
+    const pod = this.pods.get(name);
     pod.child.kill('SIGCONT');
-    this.update(pod, 'ready', 'unpaused (SIGCONT)');
+    this.pods.update(pod, 'ready', 'unpaused (SIGCONT)');
   }
 
   async logs(name: string, lines = 100): Promise<string> {
-    return this.get(name).log.slice(-lines).join('\n');
-  }
-
-  list(): PodInfo[] {
-    // By name (pod-2 before pod-10), as the Docker runtime lists them.
-    return [...this.pods.values()].map((p) => ({ ...p.info })).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-  }
-
-  onEvent(listener: (event: PodEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.pods.get(name).log.slice(-lines).join('\n');
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.pods.values()].map((pod) => this.stop(pod, 'lab stopped')));
+    await Promise.all(this.pods.values().map((pod) => this.stop(pod, 'lab stopped')));
     this.pods.clear();
     rmSync(this.pidDir, { recursive: true, force: true });
   }
@@ -141,7 +137,7 @@ export class ProcessRuntime implements PodRuntime {
   private async launch(name: string, backend: BackendSpec, port: number): Promise<PodInfo> {
     if (backend.kind === 'image') throw new Error(`pod ${name}: the process runtime cannot run an image`);
     if (this.closed) throw new Error(`pod ${name}: not started, the lab is stopping`);
-    const path = backend.kind === 'demo' ? '/mcp' : backend.path;
+    const path = backend.kind === 'demo' ? DEMO_MCP_PATH : backend.path;
     const node = hostNode();
     let command: string;
     let args: string[];
@@ -149,22 +145,19 @@ export class ProcessRuntime implements PodRuntime {
     let cwd: string | undefined;
     if (backend.kind === 'demo') {
       command = node.path;
-      args = [DEMO, '--host', '127.0.0.1', '--port', String(port), '--pod', name, '--session-lost', backend.sessionLost ?? '404'];
+      args = [DEMO, ...demoArgs(name, backend, '127.0.0.1', port)];
       env = { ...process.env, PORT: String(port), POD_NAME: name, ...node.env };
     } else {
-      // The port goes where the server looks for it: its variable, and any `{port}` in its arguments.
       command = backend.command;
-      args = backend.args.map((arg) => arg.replaceAll('{port}', String(port)));
-      env = { ...process.env, ...backend.env, [backend.portEnv]: String(port), POD_NAME: name };
+      const withPort = commandWithPort(name, backend, port);
+      args = withPort.args;
+      env = { ...process.env, ...withPort.env };
       cwd = backend.cwd ?? process.cwd();
       if (!existsSync(cwd)) throw new Error(`pod ${name}: the command's working directory ${cwd} does not exist`);
     }
     const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const pod: Running = {
-      info: { name, state: 'starting', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}${path}`, id: String(child.pid ?? ''), startedAt: Date.now() },
-      backend, port, child, exit: null, log: [], expectedExit: null,
-    };
-    this.pods.set(name, pod);
+    const pod: Running = { info: startingPod(name, port, path, String(child.pid ?? '')), backend, port, child, exit: null, log: [], expectedExit: null };
+    this.pods.set(pod);
     const outputEnded = new Promise((resolve) => child.once('close', resolve));
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
@@ -182,8 +175,7 @@ export class ProcessRuntime implements PodRuntime {
     });
     child.once('exit', (code, signal) => {
       pod.exit = signal ? `exited on ${signal}` : `exited with code ${code}`;
-      if (this.pods.get(name) !== pod) return;
-      this.update(pod, 'dead', pod.expectedExit ?? pod.exit);
+      this.pods.update(pod, 'dead', pod.expectedExit ?? pod.exit);
     });
     if (child.pid) this.writePidFile({ pid: child.pid, ownerPid: process.pid, pod: name, command: args[0] ?? command });
     try {
@@ -194,10 +186,10 @@ export class ProcessRuntime implements PodRuntime {
       this.pods.delete(name);
       // Its output is read to the end first: a crash's last words can come after its exit.
       await Promise.race([outputEnded, sleep(1000)]);
-      const reason = !exit ? (error as Error).message : spawnFailed ? exit : `${exit} before it answered MCP at ${pod.info.url}`;
-      throw startFailure(name, reason, pod.log.join('\n'), error);
+      const output = pod.log.join('\n');
+      throw spawnFailed && exit ? startFailure(name, exit, output, error) : notReady(name, pod.info.url, exit, output, error);
     }
-    this.update(pod, 'ready', 'started');
+    this.pods.update(pod, 'ready', 'started');
     return { ...pod.info };
   }
 
@@ -212,24 +204,20 @@ export class ProcessRuntime implements PodRuntime {
     rmSync(join(this.pidDir, `${pod.info.name}.pid`), { force: true });
   }
 
-  private update(pod: Running, state: PodInfo['state'], reason: string): void {
-    pod.info.state = state;
-    const event: PodEvent = { pod: pod.info.name, state, reason, at: Date.now() };
-    for (const listener of this.listeners) listener(event);
-  }
-
   private writePidFile(record: PidFile): void {
     mkdirSync(this.pidDir, { recursive: true });
     writeFileSync(join(this.pidDir, `${record.pod}.pid`), JSON.stringify(record));
   }
-
-  private get(name: string): Running {
-    const pod = this.pods.get(name);
-    if (!pod) throw new Error(`no pod named ${name} (pods: ${[...this.pods.keys()].join(', ') || 'none'})`);
-    return pod;
-  }
 }
 
+/** A pod's pid file, or null when it cannot be read or is not one. */
+function readPidFile(file: string): PidFile | null {
+  try {
+    return pidFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    return null;
+  }
+}
 
 /** Guards against pid reuse: only a process still running the pod's program is killed. */
 function runs(pid: number, command: string): boolean {

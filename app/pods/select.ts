@@ -1,5 +1,7 @@
+import { messageOf } from '../../proxy-core/errors.ts';
+import type { RuntimeChoice } from '../config.ts';
 import { ProcessRuntime } from './process-runtime.ts';
-import type { ImageProgress } from './image.ts';
+import type { ImageProgress } from './image-build.ts';
 import type { PodRuntime } from './runtime.ts';
 
 export interface SelectedRuntime {
@@ -13,7 +15,7 @@ export interface SelectedRuntime {
  * when it falls back to processes.
  */
 export async function selectRuntime(
-  kind: 'docker' | 'process' | 'auto',
+  kind: RuntimeChoice,
   labId: string,
   onImageProgress?: (progress: ImageProgress) => void,
 ): Promise<SelectedRuntime> {
@@ -27,7 +29,7 @@ export async function selectRuntime(
     if (kind === 'docker') throw error;
     return {
       runtime: new ProcessRuntime({ labId }),
-      note: `Docker is not reachable (${(error as Error).message}): pods run as local processes instead`,
+      note: `Docker is not reachable (${messageOf(error)}): pods run as local processes instead`,
     };
   }
 }

@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../paths.ts';
-import { ensurePackageImage } from '../pods/image.ts';
+import { ensurePackageImage } from '../pods/image-build.ts';
 import { runScenario } from './run.ts';
 
 // Scenario verdicts with the user's own server in the pods: server-everything (the reference
