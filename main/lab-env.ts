@@ -1,4 +1,6 @@
 import { labConfigSchema, type LabConfigInput } from '../app/config.ts';
+import { parseOnOff } from '../proxy-core/cli/on-off.ts';
+import { messageOf } from '../proxy-core/errors.ts';
 
 /** The lab flags the desktop app takes from its environment: the service's defaults, under what the UI sends with `lab.start`. */
 const VARIABLES = {
@@ -33,10 +35,11 @@ export function labDefaultsFromEnv(env: Record<string, string | undefined>): Lab
       if (!/^\d+$/.test(raw)) problems.push(`${name}: expected a whole number, got "${raw}"`);
       else input[field] = Number(raw);
     } else if (kind === 'on-off') {
-      const on = ['on', 'true', '1'].includes(raw.toLowerCase());
-      const off = ['off', 'false', '0'].includes(raw.toLowerCase());
-      if (!on && !off) problems.push(`${name}: expected on or off, got "${raw}"`);
-      else input[field] = on;
+      try {
+        input[field] = parseOnOff(raw, name);
+      } catch (error) {
+        problems.push(messageOf(error));
+      }
     } else {
       input[field] = raw;
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callSchema, labConfigSchema, type LabConfigInput } from '../config.ts';
+import { affinitySchema, callSchema, labConfigSchema, pinningSchema, storeSchema, trafficSchema, type LabConfigInput } from '../config.ts';
 import type { LabEvent } from '../events.ts';
 import type { PodInfo } from '../pods/runtime.ts';
 import type { ReplicaInfo } from '../replicas/replica-set.ts';
@@ -41,19 +41,20 @@ export const commandArgs = {
   'pod.restart': pod,
   'pod.pause': pod,
   'pod.unpause': pod,
-  'pods.scale': z.object({ count: z.number().int().min(1).max(32) }),
+  'pods.scale': z.object({ count: labConfigSchema.shape.pods.unwrap() }),
   'replica.restart': replica,
   'replica.kill': replica,
   'replica.start': replica,
-  'replicas.scale': z.object({ count: z.number().int().min(1).max(16) }),
+  'replicas.scale': z.object({ count: labConfigSchema.shape.replicas.unwrap() }),
   'redis.stop': none,
   'redis.start': none,
   'redis.flush': none,
-  'switch.affinity': z.object({ policy: z.enum(['round-robin', 'client-ip', 'cookie', 'session-hash']) }),
-  'switch.pinning': z.object({ pinning: z.enum(['pod', 'service']) }),
+  'switch.affinity': z.object({ policy: affinitySchema }),
+  'switch.pinning': z.object({ pinning: pinningSchema }),
   'switch.recovery': z.object({ on: z.boolean() }),
-  'switch.store': z.object({ store: z.enum(['redis', 'memory']) }),
-  'traffic.start': z.object({ clients: z.number().int().min(1).max(500), rate: z.number().min(0.1).max(100), call: callSchema.optional() }),
+  'switch.store': z.object({ store: storeSchema }),
+  // Clients and rate are required here (the UI always says), within the lab's traffic bounds.
+  'traffic.start': z.object({ clients: trafficSchema.shape.clients.unwrap(), rate: trafficSchema.shape.rate.unwrap(), call: callSchema.optional() }),
   'traffic.stop': none,
   'scenario.run': z.object({ name: z.enum(SCENARIO_NAMES) }),
   'matrix.run': z.object({ scenarios: z.array(z.enum(SCENARIO_NAMES)).min(1).optional(), clients: z.number().int().min(1).max(64).optional() }).optional(),

@@ -5,6 +5,7 @@ import { quote } from 'shell-quote';
 import { PID_ROOT } from '../pods/process-runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../proxy-core/test/processes.ts';
+import { affinitySchema, LAB_DEFAULTS, LIMITS, pinningSchema, runtimeSchema, storeSchema, TRAFFIC_DEFAULTS } from '../config.ts';
 
 function pinlab(args: string[]) {
   const result = spawnSync(process.execPath, ['app/cli/bin.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -22,6 +23,8 @@ describe('pinlab command line', () => {
   it.each([
     [['scenario', 'nope'], /no scenario named "nope" \(scenarios: pod-kill, /],
     [['scenario', 'pod-kill', '--replicas', '99'], /--replicas.*from 1 to 16/],
+    [['scenario', 'pod-kill', '--pods', '33'], /--pods.*expected a whole number from 1 to 32, got "33"/],
+    [['scenario', 'pod-kill', '--recovery', 'maybe'], /--recovery.*expected on or off \(or true\/false, yes\/no, 1\/0\), got "maybe"/],
     [['scenario', 'pod-kill', '--store', 'etcd'], /--store.*Allowed choices are redis, memory/],
     [['matrix', '--scenarios', 'pod-kill,bogus'], /no scenario named "bogus"/],
     [['scenario', 'pod-kill', '--server-image', 'mine', '--server-port', '3000', '--server-command', 'node s.js'], /'--server-image <image>' cannot be used with option '--server-command <command>'/],
@@ -44,6 +47,26 @@ describe('pinlab command line', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--help offers the lab schema\'s choices and defaults, and a count beyond its bounds is refused with them', () => {
+    const { code, stdout } = pinlab(['scenario', '--help']);
+    expect(code).toBe(0);
+    const help = stdout.replace(/\s+/g, ' ');
+    const choices = (schema: { options: readonly string[] }, fallback: string) => `(choices: ${schema.options.map((o) => `"${o}"`).join(', ')}, default: "${fallback}")`;
+    expect(help).toContain(`--affinity <policy> how the ingress spreads requests ${choices(affinitySchema, LAB_DEFAULTS.affinity)}`);
+    expect(help).toContain(`--runtime <kind> where pods run ${choices(runtimeSchema, LAB_DEFAULTS.runtime)}`);
+    expect(help).toContain(`--store <kind> session store ${choices(storeSchema, LAB_DEFAULTS.store)}`);
+    expect(help).toContain(`--pinning <kind> what a session record pins ${choices(pinningSchema, LAB_DEFAULTS.pinning)}`);
+    expect(help).toContain(`--replicas <n> proxy replicas (default: ${LAB_DEFAULTS.replicas})`);
+    expect(help).toContain(`--pods <m> backend pods (default: ${LAB_DEFAULTS.pods})`);
+    expect(help).toContain(`--clients <k> simulated MCP clients (default: ${TRAFFIC_DEFAULTS.clients})`);
+    expect(help).toContain(`--recovery <on|off> transparent re-initialization (default: ${LAB_DEFAULTS.recovery ? 'on' : 'off'})`);
+    for (const [flag, { min, max }] of [['--pods', LIMITS.pods], ['--replicas', LIMITS.replicas], ['--clients', LIMITS.clients]] as const) {
+      const { code: refused, stderr } = pinlab(['scenario', 'pod-kill', flag, String(max + 1)]);
+      expect(refused).toBe(2);
+      expect(stderr).toContain(`from ${min} to ${max}, got "${max + 1}"`);
+    }
   });
 
   it('--help of each lab command tells how your server gets its port', () => {

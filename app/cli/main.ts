@@ -1,6 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parse as shellWords } from 'shell-quote';
-import { LabConfigError, parseLabConfig, type LabConfigInput } from '../config.ts';
+import type { z } from 'zod';
+import { onOffArgument, onOffWord } from '../../proxy-core/cli/on-off.ts';
+import {
+  affinitySchema, allowedNumbers, boundsOf, envNameSchema, LAB_DEFAULTS, labConfigSchema, LabConfigError, listenPortSchema, mcpPathSchema,
+  parseLabConfig, pinningSchema, portSchema, redisUrlSchema, runtimeSchema, SERVER_DEFAULTS, storeSchema, TRAFFIC_DEFAULTS, trafficSchema,
+  type LabConfig, type LabConfigInput, type NumberField,
+} from '../config.ts';
 import { Lab } from '../lab.ts';
 import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
 import { SCENARIOS } from '../scenarios/scenarios.ts';
@@ -9,41 +15,34 @@ import { buildReport, writeReport } from '../report/report.ts';
 import { ensureBuilt } from '../web/build.ts';
 import { openInBrowser } from '../web/open.ts';
 import { startWebServer, type WebServer } from '../web/server.ts';
-import { runMatrix } from '../scenarios/matrix.ts';
+import { describeRow, runMatrix } from '../scenarios/matrix.ts';
 import { formatMatrix, formatVerdict } from './format.ts';
 
-function count(min: number, max: number) {
+/** A whole number within a field's bounds in the lab's schema. */
+function count(field: NumberField) {
+  const { min, max } = boundsOf(field);
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}"`);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected ${allowedNumbers(field)}, got "${value}"`);
     return n;
   };
 }
 
-function onOff(value: string): boolean {
-  if (value === 'on') return true;
-  if (value === 'off') return false;
-  throw new InvalidArgumentError(`expected on or off, got "${value}"`);
-}
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function envName(value: string): string {
-  if (!ENV_NAME.test(value)) throw new InvalidArgumentError(`expected an environment variable name such as PORT, got "${value}"`);
-  return value;
+/** A string the lab's schema for it accepts; else the schema's message, with what was given. */
+function matching(schema: z.ZodString) {
+  return (value: string): string => {
+    const checked = schema.safeParse(value);
+    if (!checked.success) throw new InvalidArgumentError(`${checked.error.issues[0]?.message ?? 'invalid'}, got "${value}"`);
+    return value;
+  };
 }
 
 /** `K=V`, repeatable: the pairs gathered so far, with this one. */
 function envPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
   const key = eq > 0 ? value.slice(0, eq) : '';
-  if (!ENV_NAME.test(key)) throw new InvalidArgumentError(`expected NAME=VALUE with NAME an environment variable name, got "${value}"`);
+  if (!envNameSchema.safeParse(key).success) throw new InvalidArgumentError(`expected NAME=VALUE with NAME an environment variable name, got "${value}"`);
   return { ...previous, [key]: value.slice(eq + 1) };
-}
-
-function mcpPath(value: string): string {
-  if (!/^\/\S*$/.test(value)) throw new InvalidArgumentError(`expected a path starting with /, such as /mcp, got "${value}"`);
-  return value;
 }
 
 function jsonObject(value: string): Record<string, unknown> {
@@ -55,11 +54,6 @@ function jsonObject(value: string): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError(`expected a JSON object such as '{"a":1}', got ${value}`);
   return parsed as Record<string, unknown>;
-}
-
-function redisUrl(value: string): string {
-  if (!/^rediss?:\/\/\S+$/.test(value)) throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
-  return value;
 }
 
 /**
@@ -98,14 +92,7 @@ function unclosedQuote(line: string): string | null {
   return quote;
 }
 
-interface LabFlags {
-  replicas: number;
-  pods: number;
-  runtime: 'docker' | 'process' | 'auto';
-  store: 'redis' | 'memory';
-  pinning: 'pod' | 'service';
-  recovery: boolean;
-  affinity: 'round-robin' | 'client-ip' | 'cookie' | 'session-hash';
+interface LabFlags extends Pick<LabConfig, 'replicas' | 'pods' | 'runtime' | 'store' | 'pinning' | 'recovery' | 'affinity'> {
   clients: number;
   json?: boolean;
   serverImage?: string;
@@ -122,29 +109,29 @@ interface LabFlags {
 /** The lab flags shared by `scenario`, `matrix`, `report` and `serve`. */
 function labOptions(command: Command, modeFlags = true): Command {
   command
-    .addOption(new Option('--replicas <n>', 'proxy replicas').argParser(count(1, 16)).default(2))
-    .addOption(new Option('--pods <m>', 'backend pods').argParser(count(1, 32)).default(3))
-    .addOption(new Option('--runtime <kind>', 'where pods run').choices(['docker', 'process', 'auto']).default('auto'))
-    .addOption(new Option('--affinity <policy>', 'how the ingress spreads requests').choices(['round-robin', 'client-ip', 'cookie', 'session-hash']).default('round-robin'))
-    .addOption(new Option('--clients <k>', 'simulated MCP clients').argParser(count(1, 500)).default(8))
+    .addOption(new Option('--replicas <n>', 'proxy replicas').argParser(count(labConfigSchema.shape.replicas)).default(LAB_DEFAULTS.replicas))
+    .addOption(new Option('--pods <m>', 'backend pods').argParser(count(labConfigSchema.shape.pods)).default(LAB_DEFAULTS.pods))
+    .addOption(new Option('--runtime <kind>', 'where pods run').choices(runtimeSchema.options).default(LAB_DEFAULTS.runtime))
+    .addOption(new Option('--affinity <policy>', 'how the ingress spreads requests').choices(affinitySchema.options).default(LAB_DEFAULTS.affinity))
+    .addOption(new Option('--clients <k>', 'simulated MCP clients').argParser(count(trafficSchema.shape.clients)).default(TRAFFIC_DEFAULTS.clients))
     .option('--json', 'print one JSON object instead of a readable verdict');
   if (modeFlags) {
     command
-      .addOption(new Option('--store <kind>', 'session store').choices(['redis', 'memory']).default('redis'))
-      .addOption(new Option('--pinning <kind>', 'what a session record pins').choices(['pod', 'service']).default('pod'))
-      .addOption(new Option('--recovery <on|off>', 'transparent re-initialization').argParser(onOff).default(true, 'on'));
+      .addOption(new Option('--store <kind>', 'session store').choices(storeSchema.options).default(LAB_DEFAULTS.store))
+      .addOption(new Option('--pinning <kind>', 'what a session record pins').choices(pinningSchema.options).default(LAB_DEFAULTS.pinning))
+      .addOption(new Option('--recovery <on|off>', 'transparent re-initialization').argParser(onOffArgument).default(LAB_DEFAULTS.recovery, onOffWord(LAB_DEFAULTS.recovery)));
   }
   // Your own server instead of the demo backend.
   command
     .addOption(new Option('--server-image <image>', 'your MCP server as a Docker image (docker runtime), listening on --server-port').conflicts('serverCommand'))
-    .addOption(new Option('--server-port <port>', 'the port your image\'s server listens on inside its container (needed with --server-image)').argParser(count(1, 65535)))
+    .addOption(new Option('--server-port <port>', 'the port your image\'s server listens on inside its container (needed with --server-image)').argParser(count(portSchema)))
     .addOption(new Option('--server-command <command>', 'your MCP server as a command line, run from here (no shell): each pod gets a free port in $PORT (see --server-port-env) and wherever an argument holds {port}').argParser(commandLine))
-    .addOption(new Option('--server-port-env <name>', 'the variable --server-command reads its port from').argParser(envName).default('PORT'))
-    .addOption(new Option('--server-path <path>', 'your server\'s MCP endpoint').argParser(mcpPath).default('/mcp'))
+    .addOption(new Option('--server-port-env <name>', 'the variable --server-command reads its port from').argParser(matching(envNameSchema)).default(SERVER_DEFAULTS.portEnv))
+    .addOption(new Option('--server-path <path>', 'your server\'s MCP endpoint').argParser(matching(mcpPathSchema)).default(SERVER_DEFAULTS.path))
     .addOption(new Option('--server-env <K=V>', 'an environment variable for your server (repeatable)').argParser(envPair))
     .addOption(new Option('--call <tool>', 'the tool each simulated client calls (default: counter on the demo, ping and tools/list on your server)'))
     .addOption(new Option('--call-args <json>', 'the --call tool\'s arguments, a JSON object').argParser(jsonObject))
-    .addOption(new Option('--redis-url <url>', 'an external Redis for the session store instead of the embedded one').argParser(redisUrl));
+    .addOption(new Option('--redis-url <url>', 'an external Redis for the session store instead of the embedded one').argParser(matching(redisUrlSchema)));
   return command;
 }
 
@@ -230,9 +217,9 @@ labOptions(program.command('matrix'), false)
     for (const name of names) {
       if (!SCENARIOS.some((s) => s.name === name)) program.error(`error: option '--scenarios <names>': no scenario named "${name}"`, { exitCode: 2 });
     }
-    const rows = await runMatrix(names, labConfig({ ...flags, store: 'redis', pinning: 'pod', recovery: true }), {
+    const rows = await runMatrix(names, labConfig({ ...flags, store: LAB_DEFAULTS.store, pinning: LAB_DEFAULTS.pinning, recovery: LAB_DEFAULTS.recovery }), {
       clients: flags.clients,
-      onRow: (row) => process.stderr.write(`  ${row.scenario}: store ${row.store}, pinning ${row.pinning}, recovery ${row.recovery ? 'on' : 'off'}: ${row.verdict ? `${row.verdict.clientErrors} client error(s)` : 'n/a'}\n`),
+      onRow: (row) => process.stderr.write(`  ${describeRow(row)}\n`),
     });
     process.stdout.write(flags.json ? JSON.stringify(rows) + '\n' : formatMatrix(rows));
   });
@@ -251,9 +238,9 @@ labOptions(program.command('report'))
 
 labOptions(program.command('serve'))
   .description('web mode: the lab\'s UI and typed API over HTTP and WebSocket on 127.0.0.1, guarded by a per-run token')
-  .addOption(new Option('--port <port>', 'web port (0 = any free one)').argParser(count(0, 65535)).default(7401))
+  .addOption(new Option('--port <port>', 'web port (0 = any free one)').argParser(count(listenPortSchema)).default(7401))
   .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))
-  .addOption(new Option('--ingress-port <port>', 'the lab\'s MCP front door').argParser(count(0, 65535)).default(7400))
+  .addOption(new Option('--ingress-port <port>', 'the lab\'s MCP front door').argParser(count(labConfigSchema.shape.ingressPort)).default(LAB_DEFAULTS.ingressPort))
   .option('--dangerously-allow-remote', 'listen beyond loopback (exposes the lab\'s controls to the network)')
   .option('--no-start', 'do not start a lab now: the UI starts one')
   .option('--open', 'open the UI in the default browser, where there is a desktop')

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { AffinityPolicy } from '../config.ts';
 
-export type AffinityPolicy = 'round-robin' | 'client-ip' | 'cookie' | 'session-hash';
-export const AFFINITY_POLICIES: readonly AffinityPolicy[] = ['round-robin', 'client-ip', 'cookie', 'session-hash'];
+export type { AffinityPolicy };
 export const AFFINITY_COOKIE = 'pinlab-replica';
 
 /** Picks a replica for a request; pure apart from the round-robin counter it is given. */

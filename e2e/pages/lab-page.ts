@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import type { RuntimeChoice, StoreKind } from '../../app/config.ts';
 
 /** The lab's page, as a test drives it: by the UI's test ids, never by its layout. */
 export class LabPage {
@@ -13,7 +14,7 @@ export class LabPage {
   }
 
   /** Fills the start panel's lab fields (`pods`, `replicas`, `runtime`…) by their test ids' suffixes. */
-  async fillStart(fields: { replicas?: number; pods?: number; runtime?: 'docker' | 'process' | 'auto'; store?: 'redis' | 'memory' }): Promise<void> {
+  async fillStart(fields: { replicas?: number; pods?: number; runtime?: RuntimeChoice; store?: StoreKind }): Promise<void> {
     if (fields.replicas !== undefined) await this.page.getByTestId('start-replicas').fill(String(fields.replicas));
     if (fields.pods !== undefined) await this.page.getByTestId('start-pods').fill(String(fields.pods));
     if (fields.runtime) await this.page.getByTestId('start-runtime').selectOption(fields.runtime);

@@ -1,4 +1,5 @@
-import type { LabConfigInput } from '../../../app/config.ts';
+import type { z } from 'zod';
+import { allowedNumbers, envNameSchema, mcpPathSchema, portSchema, redisUrlSchema, SERVER_DEFAULTS, type LabConfigInput } from '../../../app/config.ts';
 import { splitCommandLine } from './command-line.ts';
 
 export type BackendInput = NonNullable<LabConfigInput['backend']>;
@@ -23,7 +24,7 @@ export interface ServerForm {
 
 export type ServerField = Exclude<keyof ServerForm, 'kind'>;
 
-export const EMPTY_SERVER_FORM: ServerForm = { kind: 'demo', image: '', port: '', command: '', portEnv: 'PORT', path: '/mcp', env: '', redisUrl: '' };
+export const EMPTY_SERVER_FORM: ServerForm = { kind: 'demo', image: '', port: '', command: '', portEnv: SERVER_DEFAULTS.portEnv, path: SERVER_DEFAULTS.path, env: '', redisUrl: '' };
 
 /** Which fields each kind of server shows, in order. */
 export const FIELDS_OF: Record<ServerKind, ServerField[]> = {
@@ -39,7 +40,8 @@ export interface CheckedServer {
   errors: Partial<Record<ServerField, string>>;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Whether the lab's config schema takes `value` for a field (the words for why not are the form's own). */
+const fits = (schema: z.ZodType, value: unknown): boolean => schema.safeParse(value).success;
 
 /** Checks the shown fields as the lab's config schema would, in words a person can act on. */
 export function checkServerForm(form: ServerForm): CheckedServer {
@@ -47,13 +49,13 @@ export function checkServerForm(form: ServerForm): CheckedServer {
   const config: CheckedServer['config'] = {};
 
   const redisUrl = form.redisUrl.trim();
-  if (redisUrl && !/^rediss?:\/\/\S+$/.test(redisUrl)) errors.redisUrl = 'must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379';
+  if (redisUrl && !fits(redisUrlSchema, redisUrl)) errors.redisUrl = 'must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379';
   else if (redisUrl) config.redisUrl = redisUrl;
 
   if (form.kind === 'demo') return { config, errors };
 
   const path = form.path.trim();
-  if (!/^\/\S*$/.test(path)) errors.path = 'must start with / and hold no spaces, such as /mcp';
+  if (!fits(mcpPathSchema, path)) errors.path = 'must start with / and hold no spaces, such as /mcp';
   const env = parseEnvLines(form.env);
   if ('error' in env) errors.env = env.error;
 
@@ -63,7 +65,7 @@ export function checkServerForm(form: ServerForm): CheckedServer {
     else if (/\s/.test(image)) errors.image = 'an image name holds no spaces';
     const port = Number(form.port.trim());
     if (!form.port.trim()) errors.port = 'required: the port the server listens on inside the container';
-    else if (!Number.isInteger(port) || port < 1 || port > 65535) errors.port = 'must be a whole number from 1 to 65535';
+    else if (!fits(portSchema, port)) errors.port = `must be ${allowedNumbers(portSchema)}`;
     if (Object.keys(errors).length === 0 && 'env' in env) {
       config.backend = { kind: 'image', image, port, path, ...(Object.keys(env.env).length ? { env: env.env } : {}) };
     }
@@ -71,7 +73,7 @@ export function checkServerForm(form: ServerForm): CheckedServer {
     const split = splitCommandLine(form.command);
     if ('error' in split) errors.command = split.error;
     const portEnv = form.portEnv.trim();
-    if (!ENV_NAME.test(portEnv)) errors.portEnv = 'must be an environment variable name, such as PORT';
+    if (!fits(envNameSchema, portEnv)) errors.portEnv = 'must be an environment variable name, such as PORT';
     if (Object.keys(errors).length === 0 && 'env' in env && 'command' in split) {
       config.backend = { kind: 'command', command: split.command, args: split.args, portEnv, path, ...(Object.keys(env.env).length ? { env: env.env } : {}) };
     }
@@ -89,7 +91,7 @@ export function parseEnvLines(text: string): { env: Record<string, string> } | {
     const eq = line.indexOf('=');
     if (eq < 0) return { error: `line ${i + 1}: write KEY=value` };
     const name = line.slice(0, eq).trim();
-    if (!ENV_NAME.test(name)) return { error: `line ${i + 1}: "${name}" is not a variable name (letters, digits, _; not first a digit)` };
+    if (!fits(envNameSchema, name)) return { error: `line ${i + 1}: "${name}" is not a variable name (letters, digits, _; not first a digit)` };
     env[name] = line.slice(eq + 1).trim();
   }
   return { env };

@@ -1,42 +1,44 @@
 import { useState } from 'react';
 import type { LabStatus } from '../../../app/api/contract.ts';
+import { LIMITS, TRAFFIC_DEFAULTS, trafficSchema, type AffinityPolicy } from '../../../app/config.ts';
 import { useLab, useServer } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 import { Switch } from '../ui/Switch.tsx';
 import { callOf, CallRow, type CallChoice } from './CallPicker.tsx';
 
-type Policy = LabStatus['config']['affinity'];
-const POLICIES: { value: Policy; title: string }[] = [
-  { value: 'round-robin', title: 'each request to the next replica' },
-  { value: 'client-ip', title: 'the same client address to the same replica' },
-  { value: 'cookie', title: 'a sticky cookie names the replica' },
-  { value: 'session-hash', title: 'the Mcp-Session-Id picks the replica' },
-];
+// What each of the lab's affinity policies does (the type insists on every one), in this order.
+const POLICIES: Record<AffinityPolicy, string> = {
+  'round-robin': 'each request to the next replica',
+  'client-ip': 'the same client address to the same replica',
+  cookie: 'a sticky cookie names the replica',
+  'session-hash': 'the Mcp-Session-Id picks the replica',
+};
+const { clients: CLIENTS, rate: RATE } = LIMITS;
 
 /** Traffic and the lab's switches: the knobs a demo turns between two breakages. */
 export function ControlBar({ status }: { status: LabStatus }) {
   const run = useCommand();
   const busy = useLab().running;
   const server = useServer();
-  const [clients, setClients] = useState(8);
-  const [rate, setRate] = useState(5);
+  const [clients, setClients] = useState(TRAFFIC_DEFAULTS.clients);
+  const [rate, setRate] = useState(TRAFFIC_DEFAULTS.rate);
   const [choice, setChoice] = useState<CallChoice>({ tool: '', args: {} });
   const { config } = status;
   const call = callOf(choice, server?.tools ?? []);
-  const valid = clients >= 1 && clients <= 500 && rate >= 0.1 && rate <= 100 && !('error' in call);
+  const valid = trafficSchema.safeParse({ clients, rate }).success && !('error' in call);
   const start = () => {
     if (!('error' in call)) void run('traffic', 'traffic.start', { clients, rate, ...call });
   };
-  const why = 'error' in call ? `arguments: ${call.error}` : 'clients: 1–500, calls/s: 0.1–100';
+  const why = 'error' in call ? `arguments: ${call.error}` : `clients: ${CLIENTS.min}–${CLIENTS.max}, calls/s: ${RATE.min}–${RATE.max}`;
   return (
     <div className="control-bar">
       <fieldset className="control-group" aria-label="Traffic">
         <legend>traffic</legend>
         <label title="Simulated MCP clients (official SDK), each with its own session">
-          <input type="number" min={1} max={500} value={clients} onChange={(e) => setClients(e.target.valueAsNumber)} data-testid="traffic-clients" /> clients
+          <input type="number" min={CLIENTS.min} max={CLIENTS.max} value={clients} onChange={(e) => setClients(e.target.valueAsNumber)} data-testid="traffic-clients" /> clients
         </label>
         <label title="Tool calls per second, per client">
-          ×<input type="number" min={0.1} max={100} step={0.5} value={rate} onChange={(e) => setRate(e.target.valueAsNumber)} data-testid="traffic-rate" /> calls/s
+          ×<input type="number" min={RATE.min} max={RATE.max} step={0.5} value={rate} onChange={(e) => setRate(e.target.valueAsNumber)} data-testid="traffic-rate" /> calls/s
         </label>
         <ActionButton tone="primary" busyKey="traffic" testId="traffic-start" disabled={status.traffic || !valid}
           title={valid ? 'Start the simulated clients' : why} onClick={start}>
@@ -55,10 +57,10 @@ export function ControlBar({ status }: { status: LabStatus }) {
       <label className="control-group affinity" title="How the ingress spreads requests over the proxy replicas">
         <span className="switch-label">affinity</span>
         <select value={config.affinity} disabled={busy.has('switch.affinity')} data-testid="switch-affinity"
-          onChange={(e) => void run('switch.affinity', 'switch.affinity', { policy: e.target.value as Policy })}>
-          {POLICIES.map((p) => (
-            <option key={p.value} value={p.value} title={p.title}>
-              {p.value}
+          onChange={(e) => void run('switch.affinity', 'switch.affinity', { policy: e.target.value as AffinityPolicy })}>
+          {Object.entries(POLICIES).map(([policy, title]) => (
+            <option key={policy} value={policy} title={title}>
+              {policy}
             </option>
           ))}
         </select>

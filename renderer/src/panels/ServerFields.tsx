@@ -1,3 +1,4 @@
+import { SERVER_DEFAULTS } from '../../../app/config.ts';
 import { splitCommandLine } from '../model/command-line.ts';
 import type { ServerField, ServerForm, ServerKind } from '../model/server-form.ts';
 import { Field } from '../ui/Field.tsx';
@@ -31,7 +32,7 @@ export function ServerFields({ form, errors, onChange, onBlur }: Props) {
   );
   const path = (
     <Field label="MCP path" hint="where the server answers MCP (Streamable HTTP)" error={errors.path} testId="start-path">
-      {text('path', 'start-path', '/mcp')}
+      {text('path', 'start-path', SERVER_DEFAULTS.path)}
     </Field>
   );
 
@@ -72,7 +73,7 @@ export function ServerFields({ form, errors, onChange, onBlur }: Props) {
           </Field>
           <Field label="port variable" error={errors.portEnv} testId="start-port-env"
             hint={<>each pod gets a free port in this variable, and wherever the command says <code>{'{port}'}</code></>}>
-            {text('portEnv', 'start-port-env', 'PORT')}
+            {text('portEnv', 'start-port-env', SERVER_DEFAULTS.portEnv)}
           </Field>
           {path}
           {env}

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import type { LabStatus } from '../../../app/api/contract.ts';
-import { describe } from '../model/describe.ts';
+import { LAB_DEFAULTS, LIMITS, type LabConfig, type RuntimeChoice, type StoreKind } from '../../../app/config.ts';
+import { describe } from '../../../app/shared/describe.ts';
 import { clock } from '../model/format.ts';
 import { checkServerForm, EMPTY_SERVER_FORM, FIELDS_OF, type ServerField, type ServerForm } from '../model/server-form.ts';
 import { useLab } from '../state/context.tsx';
@@ -8,16 +8,20 @@ import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 import { Field } from '../ui/Field.tsx';
 import { ServerFields } from './ServerFields.tsx';
 
-type Config = LabStatus['config'];
-type Form = Partial<Pick<Config, 'replicas' | 'pods' | 'store' | 'runtime'>>;
+type Form = Partial<Pick<LabConfig, 'replicas' | 'pods' | 'store' | 'runtime'>>;
 
 /** What the lab uses when a field is left alone (the lab's own defaults win: only changed fields are sent). */
-const SHOWN: Required<Form> = { replicas: 2, pods: 3, store: 'redis', runtime: 'auto' };
-const RUNTIMES: { value: Config['runtime']; label: string }[] = [
-  { value: 'auto', label: 'auto — Docker if reachable, else local processes' },
-  { value: 'docker', label: 'docker — each pod a container' },
-  { value: 'process', label: 'process — each pod a local process' },
-];
+const SHOWN: Required<Form> = { replicas: LAB_DEFAULTS.replicas, pods: LAB_DEFAULTS.pods, store: LAB_DEFAULTS.store, runtime: LAB_DEFAULTS.runtime };
+// One label per choice of the lab's schema (the types insist on every one), listed in this order.
+const STORES: Record<StoreKind, string> = {
+  redis: 'redis — shared by every replica',
+  memory: 'memory — each replica its own',
+};
+const RUNTIMES: Record<RuntimeChoice, string> = {
+  auto: 'auto — Docker if reachable, else local processes',
+  docker: 'docker — each pod a container',
+  process: 'process — each pod a local process',
+};
 
 /** No lab yet: what one is, and a Start button. While it starts: the image build and the pods coming up. */
 export function StartPanel() {
@@ -45,7 +49,7 @@ export function StartPanel() {
     setTried(true);
     if (valid) void run('lab.start', 'lab.start', { ...form, ...(redisShown ? checked.config : withoutRedis) });
   };
-  const progress = snapshot.recent.filter((e) => e.type === 'image.progress' || e.type === 'lab.log' || e.type === 'pod.changed' || e.type === 'redis.changed' || e.type === 'replica.changed');
+  const progress = snapshot.recent.filter((e) => e.type === 'image.progress' || e.type === 'server.identified' || e.type === 'lab.log' || e.type === 'pod.changed' || e.type === 'redis.changed' || e.type === 'replica.changed');
 
   return (
     <section className="panel start-panel" aria-label="Start a lab">
@@ -58,23 +62,22 @@ export function StartPanel() {
       <form className="start-form" onSubmit={(e) => { e.preventDefault(); start(); }}>
         <label>
           proxy replicas
-          <input type="number" min={1} max={16} value={value('replicas')} onChange={(e) => set('replicas', e.target.valueAsNumber)} data-testid="start-replicas" />
+          <input type="number" min={LIMITS.replicas.min} max={LIMITS.replicas.max} value={value('replicas')} onChange={(e) => set('replicas', e.target.valueAsNumber)} data-testid="start-replicas" />
         </label>
         <label>
           pods
-          <input type="number" min={1} max={32} value={value('pods')} onChange={(e) => set('pods', e.target.valueAsNumber)} data-testid="start-pods" />
+          <input type="number" min={LIMITS.pods.min} max={LIMITS.pods.max} value={value('pods')} onChange={(e) => set('pods', e.target.valueAsNumber)} data-testid="start-pods" />
         </label>
         <label>
           session store
-          <select value={value('store')} onChange={(e) => set('store', e.target.value as Config['store'])} data-testid="start-store">
-            <option value="redis">redis — shared by every replica</option>
-            <option value="memory">memory — each replica its own</option>
+          <select value={value('store')} onChange={(e) => set('store', e.target.value as StoreKind)} data-testid="start-store">
+            {Object.entries(STORES).map(([store, label]) => <option key={store} value={store}>{label}</option>)}
           </select>
         </label>
         <label>
           pods run as
-          <select value={value('runtime')} onChange={(e) => set('runtime', e.target.value as Config['runtime'])} data-testid="start-runtime">
-            {RUNTIMES.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
+          <select value={value('runtime')} onChange={(e) => set('runtime', e.target.value as RuntimeChoice)} data-testid="start-runtime">
+            {Object.entries(RUNTIMES).map(([runtime, label]) => <option key={runtime} value={runtime}>{label}</option>)}
           </select>
         </label>
         {redisShown && (

@@ -1,4 +1,5 @@
 import type { LabMessage } from '../../../app/api/bridge.ts';
+import type { PinningKind } from '../../../app/config.ts';
 import type { LabEvent } from '../../../app/events.ts';
 // The shared reducer is pure, dependency-free TypeScript: the renderer runs the very same code as the lab.
 import { reduceAll } from '../../../app/state/reducer.ts';
@@ -21,7 +22,7 @@ export interface Activity {
   /** Session id → when (epoch ms) its last request was routed, kept as long as the session. */
   seen: Map<string, number>;
   /** Session id → what its record pins (the snapshot does not say; `session.created` does). */
-  pinning: Map<string, 'pod' | 'service'>;
+  pinning: Map<string, PinningKind>;
 }
 
 export function noteActivity(activity: Activity, events: readonly LabEvent[], now: number): void {

@@ -1,4 +1,5 @@
 import type { CSSProperties, ReactNode } from 'react';
+import { LIMITS } from '../../../app/config.ts';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 import { Stepper } from '../ui/Stepper.tsx';
 import type { TopologyGraph } from './graph.ts';
@@ -29,7 +30,7 @@ export function Headings({ graph, layout, scale }: { graph: TopologyGraph; layou
       </Heading>
       <Heading box={layout.columns.ingress} title="ingress" />
       <Heading box={layout.columns.replicas} title="proxy replicas">
-        <Stepper label="proxy replicas" value={liveReplicas} min={1} max={16} busyKey="replicas.scale" testId="replicas-scale"
+        <Stepper label="proxy replicas" value={liveReplicas} min={LIMITS.replicas.min} max={LIMITS.replicas.max} busyKey="replicas.scale" testId="replicas-scale"
           onChange={(count) => void run('replicas.scale', 'replicas.scale', { count })} />
       </Heading>
       <Heading box={layout.columns.store} title="session store" />
@@ -45,7 +46,7 @@ export function Headings({ graph, layout, scale }: { graph: TopologyGraph; layou
         </div>
       </div>
       <Heading box={layout.columns.pods} title="pods">
-        <Stepper label="pods" value={livePods} min={1} max={32} busyKey="pods.scale" testId="pods-scale"
+        <Stepper label="pods" value={livePods} min={LIMITS.pods.min} max={LIMITS.pods.max} busyKey="pods.scale" testId="pods-scale"
           onChange={(count) => void run('pods.scale', 'pods.scale', { count })} />
       </Heading>
     </>

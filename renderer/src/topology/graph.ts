@@ -1,6 +1,7 @@
 import type { LabStatus } from '../../../app/api/contract.ts';
+import type { PinningKind, StoreKind } from '../../../app/config.ts';
 import type { LabSnapshot, PodView, ReplicaView, SessionView } from '../../../app/state/snapshot.ts';
-import { addressOfUrl, byNumber, podNameAt } from '../model/names.ts';
+import { addressOfUrl, byNumber, podNameAt } from '../../../app/shared/names.ts';
 
 /** What the topology needs of the lab's status (null when it is not known). */
 export type GraphStatus = Pick<LabStatus, 'ingressUrl' | 'replicas'> & {
@@ -26,7 +27,7 @@ export interface PodNode extends PodView {
 }
 
 export interface StoreNode {
-  kind: 'redis' | 'memory' | 'unknown';
+  kind: StoreKind | 'unknown';
   up: boolean | null;
   reason: string;
   /** Session records in Redis at the last count; null when not counted. */
@@ -37,7 +38,7 @@ export interface StoreNode {
 
 export interface ServiceNode {
   endpoints: number;
-  pinning: 'pod' | 'service' | null;
+  pinning: PinningKind | null;
 }
 
 export interface IngressNode {
@@ -82,7 +83,7 @@ export interface TopologyGraph {
 
 export interface GraphOptions {
   /** What each session's record pins; sessions not in it pin a pod. */
-  pinning?: ReadonlyMap<string, 'pod' | 'service'>;
+  pinning?: ReadonlyMap<string, PinningKind>;
   /** How many dead pods stay on screen (besides any a session is still pinned to). */
   keepDeadPods?: number;
   /** At most this many external clients' sessions are drawn (the newest). */
