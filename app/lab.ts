@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootPath } from './paths.ts';
-import { parseLabConfig, type LabConfig, type LabConfigInput } from './config.ts';
+import { allowedNumbers, labConfigSchema, parseLabConfig, type AffinityPolicy, type LabConfig, type LabConfigInput, type PinningKind, type StoreKind } from './config.ts';
 import type { LabEvent } from './events.ts';
-import type { AffinityPolicy } from './ingress/affinity.ts';
 import { Ingress } from './ingress/ingress.ts';
 import { selectRuntime } from './pods/select.ts';
 import type { PodEvent, PodInfo, PodRuntime } from './pods/runtime.ts';
@@ -18,6 +17,12 @@ import { Traffic, type TrafficOptions } from './traffic/traffic.ts';
 
 export interface LabOptions {
   onEvent?: (event: LabEvent) => void;
+}
+
+/** A new replica or pod count, checked against the lab config's own bounds for it. */
+function checkCount(field: 'replicas' | 'pods', count: number): void {
+  const schema = labConfigSchema.shape[field];
+  if (!schema.unwrap().safeParse(count).success) throw new Error(`${field} must be ${allowedNumbers(schema)}, got ${count}`);
 }
 
 /**
@@ -218,7 +223,7 @@ export class Lab {
   }
 
   async scalePods(count: number): Promise<void> {
-    if (!Number.isInteger(count) || count < 1 || count > 32) throw new Error(`pods must be a whole number from 1 to 32, got ${count}`);
+    checkCount('pods', count);
     this.config.pods = count;
     const live = this.runtime.list().filter((p) => p.state !== 'dead');
     if (live.length < count) await Promise.all(Array.from({ length: count - live.length }, () => this.startPod()));
@@ -246,7 +251,7 @@ export class Lab {
   }
 
   async scaleReplicas(count: number): Promise<void> {
-    if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`replicas must be a whole number from 1 to 16, got ${count}`);
+    checkCount('replicas', count);
     this.config.replicas = count;
     const { added, removed } = await this.replicas.scale(count, (id) => this.ingress.drain(id, 2000));
     for (const replica of added) this.replicaChanged(replica, 'started');
@@ -275,7 +280,7 @@ export class Lab {
     this.log('info', `ingress affinity: ${policy}`);
   }
 
-  setPinning(pinning: 'pod' | 'service'): void {
+  setPinning(pinning: PinningKind): void {
     this.config.pinning = pinning;
     this.replicas.configure({ pinning });
     this.log('info', `pinning: new sessions pin the ${pinning === 'pod' ? 'pod their initialize reached' : 'service address'}`);
@@ -291,7 +296,7 @@ export class Lab {
    * Moves the replicas to another session store: each restarts (drained) on it, so every
    * session in the old store is forgotten — what redeploying the proxy with another store does.
    */
-  async setStore(store: 'redis' | 'memory'): Promise<void> {
+  async setStore(store: StoreKind): Promise<void> {
     if (store === this.config.store) return;
     let redisUrl = this.config.redisUrl ?? this.redis?.url ?? '';
     if (store === 'redis' && !redisUrl) redisUrl = await this.startEmbeddedRedis();
@@ -322,13 +327,8 @@ export class Lab {
       server = await identifyServer(pod.url, backend, { digest });
     }
     this.server = server;
+    // The event tells the story (app/shared/describe.ts), a failure included: no log line besides.
     this.emit({ type: 'server.identified', at: Date.now(), server });
-    if (server.error) {
-      this.log('warn', `could not identify the server under test (${server.source}): ${server.error}`);
-    } else {
-      const sessions = server.sessions ? 'with sessions' : 'stateless: no sessions, its traffic is spread by the service';
-      this.log('info', `server under test: ${server.name} ${server.version} (${server.source}), protocol ${server.protocolVersion}, ${sessions}, ${server.tools.length} tool(s)`);
-    }
   }
 
   private checkCall(call: ToolCall): void {

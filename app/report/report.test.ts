@@ -46,4 +46,29 @@ describe('the bug report', () => {
     expect(markdown).toContain('- could not be read in full: initialize at http://127.0.0.1:1/mcp failed: fetch failed');
     expect(markdown).not.toContain('image digest');
   });
+
+  it('tells its timeline in the words the UI uses, with whole ids and addresses, leaving out good calls and build output', () => {
+    const config = parseLabConfig({});
+    const session = '9f86d081884c7d659a2feaa0c55ad015';
+    const events: LabEvent[] = [
+      { type: 'image.progress', at, stage: 'build', message: 'Step 1/4 : FROM node' },
+      { type: 'pod.changed', at: at + 1, pod: 'pod-1', state: 'ready', address: '127.0.0.1:4001', reason: 'started' },
+      { type: 'session.created', at: at + 2, replicaId: 'replica-1', sessionId: session, backendSessionId: 'b1', pod: '127.0.0.1:4001', pinning: 'pod' },
+      {
+        type: 'traffic.call', at: at + 3, client: 'client-1', sessionId: session, method: 'tools/call counter', ok: true, latencyMs: 3,
+        status: null, rpcCode: null, error: null, count: 1, stateLost: false,
+      },
+      { type: 'recovery.started', at: at + 4, replicaId: 'replica-2', sessionId: session, fromPod: '127.0.0.1:4001', cause: 'session-lost-404', generation: 0 },
+      { type: 'recovery.failed', at: at + 5, replicaId: 'replica-2', sessionId: session, fromPod: '127.0.0.1:4001', cause: 'session-lost-404', reason: 'no pod answered' },
+    ];
+    const { json, markdown } = buildReport({ title: 't', config, runtimeNote: 'process', versions: {}, events });
+    expect(json.timeline.map((e) => e.text)).toEqual([
+      'pod-1 ready at 127.0.0.1:4001 (started)',
+      `session ${session} created on 127.0.0.1:4001 via replica-1 (pinning: pod, backend session b1)`,
+      `session ${session} lost 127.0.0.1:4001 (pod answered 404: session lost) → re-initializing via replica-2…`,
+      `session ${session} lost 127.0.0.1:4001 (pod answered 404: session lost) → re-initialization via replica-2 failed: no pod answered`,
+    ]);
+    expect(json.sessions).toMatchObject([{ sessionId: session, client: 'client-1', steps: json.timeline.slice(1) }]);
+    expect(markdown).toContain(`\n  +0.005 s  session ${session} lost 127.0.0.1:4001`);
+  });
 });

@@ -5,6 +5,8 @@ import type { LabEvent } from '../events.ts';
 import { verdictOf, type Verdict } from '../scenarios/verdict.ts';
 import { sourceOf } from '../server/source.ts';
 import type { ServerUnderTest } from '../server/under-test.ts';
+import { describe, worthALine } from '../shared/describe.ts';
+import { sessionOf } from '../shared/names.ts';
 import { reduceAll } from '../state/reducer.ts';
 import { emptySnapshot } from '../state/snapshot.ts';
 
@@ -49,36 +51,6 @@ export interface SessionTrace {
   steps: TimelineEntry[];
 }
 
-/** Lab events worth a line in a story; single requests and calls are summed up instead. */
-function describe(event: LabEvent): string | null {
-  switch (event.type) {
-    case 'pod.changed': return `${event.pod} ${event.state}${event.address ? ` (${event.address})` : ''}: ${event.reason}`;
-    case 'replica.changed': return `${event.replica} ${event.state}: ${event.reason}`;
-    case 'redis.changed': return `Redis ${event.up ? 'up' : 'down'}: ${event.reason}`;
-    case 'redis.keys': return null;
-    case 'service.endpoints': return `service endpoints: ${event.endpoints.join(', ') || 'none'}`;
-    case 'server.identified': return `server under test: ${serverLine(event.server)}`;
-    case 'session.created': return `session ${event.sessionId} created on ${event.pod} via ${event.replicaId} (backend session ${event.backendSessionId}, pinning ${event.pinning})`;
-    case 'session.deleted': return `session ${event.sessionId} deleted via ${event.replicaId} (pod ${event.pod} answered ${event.podStatus ?? 'nothing: gone'})`;
-    case 'session.unknown': return `unknown session ${event.sessionId} at ${event.replicaId}: answered ${event.status}`;
-    case 'recovery.started': return `session ${event.sessionId} lost ${event.fromPod} (${event.cause}) at ${event.replicaId}`;
-    case 'recovery.done': return event.reused
-      ? `session ${event.sessionId} reuses ${event.toPod}, re-initialized by another request or replica (${event.durationMs.toFixed(1)} ms)`
-      : `session ${event.sessionId} re-initialized on ${event.toPod} in ${event.durationMs.toFixed(1)} ms (generation ${event.generation}) → request replayed`;
-    case 'recovery.failed': return `session ${event.sessionId} could not be re-initialized after ${event.cause}: ${event.reason}`;
-    case 'store.error': return `${event.replicaId}: store ${event.operation} failed: ${event.message}`;
-    case 'store.restored': return `${event.replicaId}: store back, ${event.flushed} record(s) written back`;
-    case 'traffic.call': return event.ok ? (event.stateLost ? `${event.client}: counter went back to ${event.count} (state lost)` : null) : `${event.client}: call failed (${event.status ?? event.rpcCode ?? '?'}): ${event.error}`;
-    case 'lab.log': return `${event.level}: ${event.message}`;
-    case 'image.progress': return event.stage === 'build' ? null : `image: ${event.message}`;
-    case 'request.routed': return null;
-  }
-}
-
-function sessionOf(event: LabEvent): string | null {
-  return 'sessionId' in event && typeof event.sessionId === 'string' ? event.sessionId : null;
-}
-
 export function buildReport(input: ReportInput): { json: ReportJson; markdown: string } {
   const start = input.events[0]?.at ?? Date.now();
   const entry = (event: LabEvent, text: string): TimelineEntry => ({ t: event.at - start, type: event.type, text });
@@ -86,7 +58,7 @@ export function buildReport(input: ReportInput): { json: ReportJson; markdown: s
   const traces = new Map<string, SessionTrace>();
   let callLines = 0;
   for (const event of input.events) {
-    const text = describe(event);
+    const text = worthALine(event, 'report') ? describe(event, 'report').text : null;
     const id = sessionOf(event);
     if (id) {
       let trace = traces.get(id);
@@ -126,14 +98,6 @@ export function buildReport(input: ReportInput): { json: ReportJson; markdown: s
   return { json, markdown: markdown(json) };
 }
 
-/** One line: `mcp-servers/everything 2.0.0 (command node …), protocol 2025-11-25, sessions, 13 tools`. */
-function serverLine(server: ServerUnderTest): string {
-  const who = server.name ? `${server.name} ${server.version ?? '(no version)'} (${server.source})` : server.source;
-  if (server.name === null) return `${who}: not identified${server.error ? `: ${server.error}` : ''}`;
-  const sessions = server.sessions === null ? 'sessions unknown' : server.sessions ? 'sessions' : 'stateless (no sessions)';
-  return `${who}, protocol ${server.protocolVersion ?? 'unknown'}, ${sessions}, ${server.tools.length} tool(s)${server.error ? ` (${server.error})` : ''}`;
-}
-
 function serverSection(server: ServerUnderTest | null): string[] {
   if (!server) return ['Not recorded.', ''];
   const yesNo = (b: boolean | null) => (b === null ? 'unknown' : b ? 'yes' : 'no (stateless)');
@@ -171,7 +135,7 @@ function markdown(report: ReportJson): string {
     ...(v.errorSamples.length ? ['Errors the clients saw:', '', ...v.errorSamples.map((e) => `- \`${e}\``), ''] : []),
     '## Setup',
     '',
-    `- ${c.replicas} proxy replica(s), ${c.pods} pod(s) (${report.runtime})`,
+    `- ${c.replicas} proxy replica(s), ${c.pods} pod(s); ${report.runtime}`,
     `- store ${c.store}${c.redisUrl ? ` (${c.redisUrl})` : ''}, pinning ${c.pinning}, recovery ${c.recovery ? 'on' : 'off'}, ingress affinity ${c.affinity}`,
     `- backend: ${sourceOf(c.backend)}, propagation delay ${c.propagationDelayMs} ms, pod replacement ${c.replacePods ? 'on' : 'off'}`,
     '',

@@ -1,4 +1,6 @@
 import type { LabEvent } from '../events.ts';
+import { worthALine } from '../shared/describe.ts';
+import { podNameAt } from '../shared/names.ts';
 import type { LabSnapshot, PodView, SeriesPoint } from './snapshot.ts';
 import { RECENT_EVENTS, SERIES_SECONDS } from './snapshot.ts';
 
@@ -28,9 +30,8 @@ export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
       next.redis = { up: event.up, reason: event.reason, keys: event.up ? state.redis.keys : null };
       break;
     case 'redis.keys':
-      // A count is not worth a line in the timeline.
       next.redis = { ...state.redis, keys: event.keys };
-      return next;
+      break;
     case 'service.endpoints':
       next.endpoints = event.endpoints;
       break;
@@ -72,13 +73,15 @@ export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
       break;
     }
     case 'request.routed':
-      return routed(next, state, event);
+      routed(next, state, event);
+      break;
     case 'traffic.call':
-      return called(next, state, event);
+      called(next, state, event);
+      break;
     default:
       break;
   }
-  next.recent = appendBounded(state.recent, event, RECENT_EVENTS);
+  if (worthALine(event)) next.recent = appendBounded(state.recent, event, RECENT_EVENTS);
   return next;
 }
 
@@ -92,18 +95,17 @@ export function reduceAll(state: LabSnapshot, events: readonly LabEvent[]): LabS
   return events.reduce(reduce, state);
 }
 
-function routed(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, { type: 'request.routed' }>): LabSnapshot {
+function routed(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, { type: 'request.routed' }>): void {
   const replica = state.replicas[event.replicaId];
   if (replica) next.replicas = { ...state.replicas, [event.replicaId]: { ...replica, requests: replica.requests + 1 } };
   const session = event.sessionId ? state.sessions[event.sessionId] : undefined;
   if (session) next.sessions = { ...state.sessions, [session.id]: { ...session, requests: session.requests + 1, lastReplica: event.replicaId } };
-  const podName = event.pod ? podNameAt(state.pods, event.pod) : undefined;
+  const podName = podNameAt(state.pods, event.pod);
   const pod = podName ? state.pods[podName] : undefined;
   if (pod) next.pods = { ...state.pods, [pod.name]: { ...pod, requests: pod.requests + 1 } };
-  return next;
 }
 
-function called(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, { type: 'traffic.call' }>): LabSnapshot {
+function called(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, { type: 'traffic.call' }>): void {
   const lost = event.stateLost && counterProbe(state) ? 1 : 0;
   next.totals = {
     ...state.totals,
@@ -131,8 +133,6 @@ function called(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, 
   buckets[bucketOf(event.latencyMs)]!++;
   next.open = { t, calls: (open?.calls ?? 0) + 1, errors: (open?.errors ?? 0) + (event.ok ? 0 : 1), buckets };
   next.series = series;
-  if (!event.ok || event.stateLost) next.recent = appendBounded(state.recent, event, RECENT_EVENTS);
-  return next;
 }
 
 function close(open: NonNullable<LabSnapshot['open']>): SeriesPoint {
@@ -152,17 +152,11 @@ function close(open: NonNullable<LabSnapshot['open']>): SeriesPoint {
 function repin(pods: Record<string, PodView>, from: string | null, to: string | null): Record<string, PodView> {
   let next = pods;
   for (const [address, delta] of [[from, -1], [to, 1]] as const) {
-    const name = address ? podNameAt(next, address) : undefined;
+    const name = podNameAt(next, address);
     const pod = name ? next[name] : undefined;
     if (pod) next = { ...next, [pod.name]: { ...pod, sessions: Math.max(0, pod.sessions + delta) } };
   }
   return next;
-}
-
-function podNameAt(pods: Record<string, PodView>, address: string): string | undefined {
-  for (const name in pods) if (pods[name]!.address === address && pods[name]!.state !== 'dead') return name;
-  for (const name in pods) if (pods[name]!.address === address) return name;
-  return undefined;
 }
 
 function appendBounded<T>(list: readonly T[], item: T, max: number): T[] {

@@ -1,5 +1,6 @@
 import type { SessionView } from '../../../app/state/snapshot.ts';
-import { describe, sessionOf } from '../model/describe.ts';
+import { describe } from '../../../app/shared/describe.ts';
+import { sessionOf } from '../../../app/shared/names.ts';
 import { clock } from '../model/format.ts';
 import { useLab } from '../state/context.tsx';
 

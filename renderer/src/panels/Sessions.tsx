@@ -1,7 +1,7 @@
 import { memo, useMemo, useState } from 'react';
 import type { LabSnapshot, SessionView } from '../../../app/state/snapshot.ts';
+import { podLabel, podNameAt, shortId } from '../../../app/shared/names.ts';
 import { count } from '../model/format.ts';
-import { podLabel, podNameAt, shortId } from '../model/names.ts';
 import { useLab, useServer } from '../state/context.tsx';
 import { liveSessions } from '../topology/graph.ts';
 import { SessionTrace } from './SessionTrace.tsx';

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
-import { describe, storyEvents, type EventKind } from '../model/describe.ts';
+import { describe, storyEvents, type EventKind } from '../../../app/shared/describe.ts';
+import { sessionOf } from '../../../app/shared/names.ts';
 import { clock } from '../model/format.ts';
 import { useLab } from '../state/context.tsx';
 
@@ -46,7 +47,7 @@ export function Timeline({ onSelect }: { onSelect: (sessionId: string) => void }
       </header>
       <ol className="timeline" data-testid="timeline">
         {entries.map(({ key, event, text, tone, kinds }) => {
-          const session = 'sessionId' in event ? event.sessionId : null;
+          const session = sessionOf(event);
           return (
             <li key={key} className={`timeline-entry tone-${tone}`} data-testid="timeline-entry" data-type={event.type}
               onClick={session ? () => onSelect(session) : undefined} title={session ? 'show this session' : undefined}>

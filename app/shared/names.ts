@@ -1,6 +1,7 @@
-import type { PodView } from '../../../app/state/snapshot.ts';
+import type { LabEvent } from '../events.ts';
+import type { PodView } from '../state/snapshot.ts';
 
-/** The pod at an address: a live one first, as the reducer counts (a restarted pod keeps its address). */
+/** The pod at an address: a live one first (a restarted pod keeps its address), else the dead one that had it. */
 export function podNameAt(pods: Record<string, PodView>, address: string | null | undefined): string | undefined {
   if (!address) return undefined;
   let dead: string | undefined;
@@ -16,6 +17,11 @@ export function podNameAt(pods: Record<string, PodView>, address: string | null 
 /** A pod's name when known, else its address as the proxy reported it. */
 export function podLabel(pods: Record<string, PodView>, address: string | null | undefined): string {
   return podNameAt(pods, address) ?? address ?? '—';
+}
+
+/** The client session an event is about, if any. */
+export function sessionOf(event: LabEvent): string | null {
+  return 'sessionId' in event ? event.sessionId : null;
 }
 
 /** `http://127.0.0.1:3000/mcp` → `127.0.0.1:3000`: endpoints are URLs, pins are addresses. */

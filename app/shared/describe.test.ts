@@ -1,0 +1,76 @@
+import { describe as suite, expect, it } from 'vitest';
+import type { LabEvent } from '../events.ts';
+import type { PodView } from '../state/snapshot.ts';
+import { describe, storyEvents, worthALine } from './describe.ts';
+
+const at = 1_700_000_000_000;
+const pods: Record<string, PodView> = {
+  'pod-2': { name: 'pod-2', state: 'dead', address: '127.0.0.1:4002', reason: 'killed', sessions: 0, requests: 9 },
+  'pod-4': { name: 'pod-4', state: 'ready', address: '127.0.0.1:4004', reason: 'started', sessions: 1, requests: 1 },
+};
+const started: LabEvent = { type: 'recovery.started', at, replicaId: 'replica-1', sessionId: 'ab12cd34ef', fromPod: '127.0.0.1:4002', cause: 'connect-refused', generation: 0 };
+const done: LabEvent = {
+  type: 'recovery.done', at: at + 11, replicaId: 'replica-1', sessionId: 'ab12cd34ef', fromPod: '127.0.0.1:4002', toPod: '127.0.0.1:4004',
+  cause: 'connect-refused', generation: 1, durationMs: 11.24, reused: false,
+};
+const call = (extra: Partial<Extract<LabEvent, { type: 'traffic.call' }>>): LabEvent => ({
+  type: 'traffic.call', at, client: 'client-3', sessionId: null, method: 'tools/call counter', ok: true, latencyMs: 3, status: null, rpcCode: null, error: null, count: 1, stateLost: false, ...extra,
+});
+
+suite('one story per event', () => {
+  it('tells a recovery on screen as one line, pods named, the id short', () => {
+    expect(describe(done, pods)).toEqual({
+      kinds: ['recoveries'], tone: 'good',
+      text: 'session ab12cd… lost pod-2 (connect refused) → re-initialized on pod-4 in 11 ms via replica-1 → replayed',
+    });
+  });
+
+  it('tells the same recovery to a bug report in the same words, with the whole id, the addresses and the generation', () => {
+    expect(describe(done, 'report').text).toBe(
+      'session ab12cd34ef lost 127.0.0.1:4002 (connect refused) → re-initialized on 127.0.0.1:4004 in 11.2 ms (generation 1) via replica-1 → replayed',
+    );
+    const created: LabEvent = { type: 'session.created', at, replicaId: 'replica-2', sessionId: 's1', backendSessionId: 'b1', pod: '127.0.0.1:4004', pinning: 'pod' };
+    expect(describe(created, pods).text).toBe('session s1 created on pod-4 via replica-2 (pinning: pod)');
+    expect(describe(created, 'report').text).toBe('session s1 created on 127.0.0.1:4004 via replica-2 (pinning: pod, backend session b1)');
+  });
+
+  it('drops the start of a recovery whose end is listed, keeps one still under way', () => {
+    const other: LabEvent = { ...started, sessionId: 'zz99' };
+    expect(storyEvents([started, other, done])).toEqual([other, done]);
+  });
+
+  it('counts a failed call as an error and names an address no pod has by the address', () => {
+    const failed = call({ ok: false, status: 404, rpcCode: -32001, error: 'Session not found', count: null });
+    expect(describe(failed, pods)).toEqual({ kinds: ['sessions', 'errors'], tone: 'bad', text: 'client-3 saw an error (HTTP 404, JSON-RPC -32001): Session not found' });
+    const created: LabEvent = { type: 'session.created', at, replicaId: 'replica-2', sessionId: 's1', backendSessionId: 'b1', pod: '127.0.0.1:9', pinning: 'pod' };
+    expect(describe(created, pods).text).toBe('session s1 created on 127.0.0.1:9 via replica-2 (pinning: pod)');
+  });
+
+  it('names the service endpoints by their pods on screen, by address in a report', () => {
+    const endpoints: LabEvent = { type: 'service.endpoints', at, endpoints: ['http://127.0.0.1:4004/mcp', 'http://127.0.0.1:4009/mcp'] };
+    expect(describe(endpoints, pods).text).toBe('service endpoints: pod-4, 127.0.0.1:4009');
+    expect(describe(endpoints, 'report').text).toBe('service endpoints: 127.0.0.1:4004, 127.0.0.1:4009');
+    expect(describe({ ...endpoints, endpoints: [] }, pods).text).toBe('service endpoints: none');
+  });
+
+  it('says in one place which events are not worth a line: requests, the key count, good calls, build output in a report', () => {
+    const routed: LabEvent = { type: 'request.routed', at, replicaId: 'replica-1', httpMethod: 'POST', sessionId: 's1', pod: '127.0.0.1:4004', status: 200, durationMs: 1, recovered: false };
+    const build: LabEvent = { type: 'image.progress', at, stage: 'build', message: 'Step 1/4' };
+    expect(worthALine(routed)).toBe(false);
+    expect(worthALine({ type: 'redis.keys', at, keys: 3 })).toBe(false);
+    expect(worthALine(call({}))).toBe(false);
+    expect(worthALine(call({ stateLost: true }))).toBe(true);
+    expect(worthALine(call({ ok: false, error: 'x' }))).toBe(true);
+    expect(worthALine(build)).toBe(true);
+    expect(worthALine(build, 'report')).toBe(false);
+    expect(worthALine({ ...build, stage: 'done' }, 'report')).toBe(true);
+    expect(worthALine(done, 'report')).toBe(true);
+    // Every event still has a story, for whoever wants one.
+    expect(describe(routed, pods).text).toBe('POST s1 via replica-1 → pod-4: 200');
+  });
+
+  it('gives a log line its level where the tone does not show it', () => {
+    expect(describe({ type: 'lab.log', at, level: 'warn', message: 'Docker not reachable' }, pods)).toEqual({ kinds: ['lab', 'errors'], tone: 'warn', text: 'warning: Docker not reachable' });
+    expect(describe({ type: 'lab.log', at, level: 'info', message: 'calling tools/call echo' }, 'report').text).toBe('calling tools/call echo');
+  });
+});
