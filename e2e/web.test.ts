@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { request } from 'undici';
@@ -17,6 +17,8 @@ describe.skipIf(!chromiumAvailable())('the UI in web mode, against a real lab (p
   let browser: Browser;
   let page: Page;
   let ui: LabPage;
+  /** Where the UI's export wrote the report (the lab's temp folder): removed after the suite. */
+  let reportDir = '';
 
   const snapshot = async (): Promise<LabSnapshot> =>
     (await (await request(`${lab.origin}/api/snapshot`, { headers: { authorization: `Bearer ${lab.token}` } })).body.json()) as LabSnapshot;
@@ -30,6 +32,7 @@ describe.skipIf(!chromiumAvailable())('the UI in web mode, against a real lab (p
   afterAll(async () => {
     await browser?.close();
     await lab?.stop();
+    if (reportDir) rmSync(reportDir, { recursive: true, force: true });
   });
 
   it('kill the busiest pod under traffic: the timeline tells the recovery, sessions move to live pods, no client sees an error', async () => {
@@ -75,6 +78,7 @@ describe.skipIf(!chromiumAvailable())('the UI in web mode, against a real lab (p
     const paths = await ui.exportReport();
     const markdownPath = /(\S+pinlab-report\.md)/.exec(paths)?.[1];
     expect(markdownPath).toBeDefined();
+    reportDir = dirname(markdownPath!);
     const markdown = readFileSync(markdownPath!, 'utf8');
     expect(markdown).toMatch(/^# Pinlab report/);
     expect(markdown).toMatch(/## Versions[\s\S]*- node: v\d+/);

@@ -111,7 +111,8 @@ describe('pinlab:subscribe', () => {
     expect((contents.messages('sub-1')[0] as { snapshot: { version: number } }).snapshot.version).toBe(1);
     record(service, 'after ready');
     await vi.waitFor(() => expect(contents.messages('sub-1')).toHaveLength(2));
-    expect(contents.messages('sub-1')[1]).toHaveProperty('snapshot'); // 'before ready' was unpushed at subscribe: resync
+    // 'before ready' came in the snapshot, never again.
+    expect(contents.messages('sub-1')[1]).toEqual({ events: [expect.objectContaining({ message: 'after ready' })] });
     record(service, 'later');
     await vi.waitFor(() => expect(contents.messages('sub-1')).toHaveLength(3));
     expect(contents.messages('sub-1')[2]).toEqual({ events: [expect.objectContaining({ message: 'later' })] });

@@ -1,9 +1,10 @@
 import { ipcMain, type IpcMainEvent, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import type { Command, Reply } from '../app/api/contract.ts';
 import type { LabService } from '../app/api/lab-service.ts';
+import { messageOf } from '../proxy-core/errors.ts';
 import { CHANNELS } from './channels.ts';
 import { isCommand, isSubscriptionId, senderRefusal, unknownCommandMessage, type AppPage, type SenderFrame } from './guards.ts';
-import { LiveStream, Subscriptions } from './live-stream.ts';
+import { Subscriptions } from './live-stream.ts';
 import type { CommandGate } from './shutdown.ts';
 
 export interface IpcOptions {
@@ -30,7 +31,6 @@ function frameOf(event: IpcMainEvent | IpcMainInvokeEvent): SenderFrame | null {
 export function registerIpc(options: IpcOptions): { dispose(): void } {
   const { service, page, gate } = options;
   const log = options.log ?? ((message: string) => console.warn(`pinlab: ${message}`));
-  const stream = new LiveStream(service, { onSendError: (error) => log(`live stream: ${(error as Error).message}`) });
   const windows = new Map<WebContents, Subscriptions>();
 
   ipcMain.handle(CHANNELS.invoke, async (event, command: unknown, args: unknown): Promise<Reply<Command>> => {
@@ -44,7 +44,7 @@ export function registerIpc(options: IpcOptions): { dispose(): void } {
       return await gate.run<Reply<Command>>(() => service.invoke(command, args), () => QUITTING);
     } catch (error) {
       // LabService answers {error} itself; this is only for what it did not foresee.
-      return { error: { message: error instanceof Error ? error.message : String(error) } };
+      return { error: { message: messageOf(error) } };
     }
   });
 
@@ -53,9 +53,9 @@ export function registerIpc(options: IpcOptions): { dispose(): void } {
     if (refusal) return log(`subscribe: ${refusal}`);
     if (!isSubscriptionId(id)) return log('subscribe: refused: not a subscription id');
     const contents = event.sender;
-    const close = stream.open((message) => {
+    const close = service.follow((message) => {
       if (!contents.isDestroyed()) contents.send(CHANNELS.message, id, message);
-    });
+    }, { onSendError: (error) => log(`live stream: ${messageOf(error)}`) });
     subscriptionsOf(contents).add(id, close);
   });
 
@@ -88,7 +88,6 @@ export function registerIpc(options: IpcOptions): { dispose(): void } {
       ipcMain.removeAllListeners(CHANNELS.unsubscribe);
       for (const subscriptions of windows.values()) subscriptions.clear();
       windows.clear();
-      stream.close();
     },
   };
 }

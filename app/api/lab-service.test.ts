@@ -1,15 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { LabEvent } from '../events.ts';
+import { Lab } from '../lab.ts';
 import { LabService } from './lab-service.ts';
 
 describe('the lab behind the typed API', () => {
   const service = new LabService({ runtime: 'process', ingressPort: 0 });
   const pushed: LabEvent[] = [];
-  service.subscribe((batch) => pushed.push(...batch));
+  service.follow((message) => {
+    if ('events' in message) pushed.push(...message.events);
+  });
   let dir = '';
   afterAll(async () => {
     await service.close();
@@ -70,7 +72,44 @@ describe('the lab behind the typed API', () => {
     const redisPodOn = matrix.result.find((r) => r.store === 'redis' && r.pinning === 'pod' && r.recovery)!;
     expect(redisPodOn.verdict).toMatchObject({ clientErrors: 0 });
     expect(redisPodOn.verdict!.requests).toBeGreaterThan(0);
-    expect(matrix.result.filter((r) => r.store === 'memory').every((r) => r.verdict === null && /no Redis/.test(r.notApplicable ?? ''))).toBe(true);
+    expect(matrix.result.filter((r) => r.store === 'redis').every((r) => r.verdict !== null && r.notApplicable === null && r.failed === null)).toBe(true);
+    expect(matrix.result.filter((r) => r.store === 'memory').every((r) => r.verdict === null && r.failed === null && /no Redis/.test(r.notApplicable ?? ''))).toBe(true);
     await expect.poll(() => pushed.slice(before).filter((e) => e.type === 'lab.log' && e.message.startsWith('matrix: ')).length).toBe(8);
+    expect(pushed.some((e) => e.type === 'lab.log' && /^matrix: redis-outage with store memory, pinning pod, recovery on: n\/a \(.*no Redis/.test(e.message))).toBe(true);
   }, 120_000);
+});
+
+describe('the matrix through the typed API, on the server under test', () => {
+  it('runs the lab\'s own server in every mode: one that never starts is a failed row with its reason, not an n/a', async () => {
+    const service = new LabService({ runtime: 'process', pods: 1, replicas: 1, backend: { kind: 'command', command: process.execPath, args: ['-e', 'process.exit(3)'] } });
+    try {
+      const matrix = await service.invoke('matrix.run', { scenarios: ['redis-outage'], clients: 1 });
+      if ('error' in matrix) throw new Error(matrix.error.message);
+      const redis = matrix.result.filter((r) => r.store === 'redis');
+      expect(redis).toHaveLength(4);
+      for (const row of redis) {
+        expect(row).toMatchObject({ verdict: null, notApplicable: null, failed: expect.stringMatching(/pod-1.*exited with code 3/s) });
+      }
+      expect(matrix.result.filter((r) => r.store === 'memory').map((r) => r.notApplicable)).toEqual(Array(4).fill('the lab uses the memory store: there is no Redis to break'));
+    } finally {
+      await service.close();
+    }
+  }, 120_000);
+
+  it('never breaks an external Redis: the Redis outage is n/a in every mode, and no lab is started for it', async () => {
+    const service = new LabService({ runtime: 'process', redisUrl: 'redis://127.0.0.1:9' });
+    const start = vi.spyOn(Lab, 'start');
+    try {
+      const matrix = await service.invoke('matrix.run', { scenarios: ['redis-outage'] });
+      if ('error' in matrix) throw new Error(matrix.error.message);
+      expect(matrix.result.map((r) => [r.store, r.notApplicable, r.failed])).toEqual([
+        ...Array(4).fill(['redis', "the lab's Redis is external: the lab never stops or flushes a Redis it did not start", null]),
+        ...Array(4).fill(['memory', 'the lab uses the memory store: there is no Redis to break', null]),
+      ]);
+      expect(start).not.toHaveBeenCalled();
+    } finally {
+      start.mockRestore();
+      await service.close();
+    }
+  });
 });

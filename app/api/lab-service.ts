@@ -1,36 +1,33 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { messageOf } from '../../proxy-core/errors.ts';
 import type { LabEvent } from '../events.ts';
 import { Lab } from '../lab.ts';
 import { buildReport, writeReport } from '../report/report.ts';
-import { runMatrix } from '../scenarios/matrix.ts';
-import { findScenario, SCENARIOS } from '../scenarios/scenarios.ts';
-import { verdictOf } from '../scenarios/verdict.ts';
+import { describeRow, runMatrix } from '../scenarios/matrix.ts';
+import { runScenarioOn } from '../scenarios/run.ts';
+import { SCENARIO_NAMES } from '../shared/scenario-catalog.ts';
 import { reduce } from '../state/reducer.ts';
 import { emptySnapshot, type LabSnapshot } from '../state/snapshot.ts';
+import type { LabMessage } from './bridge.ts';
 import { commandArgs, type Command, type CommandArgs, type CommandResult, type LabStatus, type Reply } from './contract.ts';
+import { LiveFeed, type ReaderOptions } from './live-feed.ts';
 
 /** Events kept for reports: enough for long runs, bounded for memory. */
 const MAX_EVENTS = 200_000;
-/** Pushes are batched: one message per 50 ms instead of one per event. */
-const PUSH_MS = 50;
 
 type Handlers = { [C in Command]: (args: CommandArgs<C>) => Promise<CommandResult<C>> };
 
 /**
  * The lab behind the typed contract: one lab at a time, its snapshot kept by the reducer,
- * its events pushed in batches. Electron IPC and web mode are thin transports over `invoke`
- * and `subscribe`.
+ * its events sent live by a LiveFeed. Electron IPC and web mode are thin transports over
+ * `invoke` and `follow`.
  */
 export class LabService {
   private lab: Lab | null = null;
   private snapshot: LabSnapshot = emptySnapshot();
   private events: LabEvent[] = [];
-  private pending: LabEvent[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
-  /** Each listener with how many of the pending events it already has (they were in its snapshot). */
-  private readonly listeners = new Map<(events: LabEvent[]) => void, number>();
+  private readonly live = new LiveFeed(() => this.snapshot);
   private readonly defaults: Parameters<typeof Lab.start>[0];
   private busy: Promise<unknown> = Promise.resolve();
   private matrixRunning = false;
@@ -57,17 +54,17 @@ export class LabService {
       this.busy = run.catch(() => {});
       return { result: await run };
     } catch (error) {
-      return { error: { message: error instanceof Error ? error.message : String(error) } };
+      return { error: { message: messageOf(error) } };
     }
   }
 
   /**
-   * Event batches from now on, in order: events recorded before this call are in
-   * `getSnapshot()` already, and are not sent again.
+   * The live stream: `send` gets the snapshot now, then every event batch, in order, each
+   * event once; a `{snapshot}` may come again (a new lab) and replaces the last. Returns what
+   * stops it.
    */
-  subscribe(listener: (events: LabEvent[]) => void): () => void {
-    this.listeners.set(listener, this.pending.length);
-    return () => this.listeners.delete(listener);
+  follow(send: (message: LabMessage) => void, options?: ReaderOptions): () => void {
+    return this.live.open(send, options);
   }
 
   getSnapshot(): LabSnapshot {
@@ -77,7 +74,7 @@ export class LabService {
   async close(): Promise<void> {
     await this.lab?.stop();
     this.lab = null;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.live.close();
   }
 
   private readonly handlers: Handlers = {
@@ -113,32 +110,16 @@ export class LabService {
     'switch.store': async ({ store }) => nothing(await this.need().setStore(store)),
     'traffic.start': async ({ clients, rate, call }) => nothing(this.need().startTraffic({ clients, rate, call: call && { tool: call.tool, args: call.args ?? {} } })),
     'traffic.stop': async () => nothing(await this.need().stopTraffic()),
-    'scenario.run': async ({ name }) => {
-      const lab = this.need();
-      const scenario = findScenario(name);
-      const from = this.events.length;
-      const ownTraffic = !lab.trafficRunning;
-      if (ownTraffic) {
-        lab.startTraffic({ clients: 8, rate: 5 });
-        await sleep(2000);
-      }
-      await scenario.run({ lab, events: () => this.events, settle: (ms) => sleep(ms) });
-      if (ownTraffic) await lab.stopTraffic();
-      return { scenario: name, ...verdictOf(this.events.slice(from), { demo: lab.config.backend.kind === 'demo' }) };
-    },
+    'scenario.run': async ({ name }) => runScenarioOn(this.need(), name, () => this.events),
     'matrix.run': async (args) => {
       if (this.matrixRunning) throw new Error('the matrix is already running');
-      const names = args?.scenarios ?? SCENARIOS.map((s) => s.name);
-      for (const name of names) findScenario(name);
-      const base = this.lab?.config ?? { ...this.defaults };
+      const names = args?.scenarios ?? SCENARIO_NAMES;
       this.matrixRunning = true;
       try {
-        return await runMatrix(names, { replicas: base.replicas, pods: base.pods, runtime: base.runtime, affinity: base.affinity }, {
-          clients: args?.clients ?? 8,
-          onRow: (row) => this.record({
-            type: 'lab.log', at: Date.now(), level: 'info',
-            message: `matrix: ${row.scenario} with store ${row.store}, pinning ${row.pinning}, recovery ${row.recovery ? 'on' : 'off'}: ${row.verdict ? `${row.verdict.clientErrors} client error(s), ${row.verdict.recoveries} recoveries` : 'n/a'}`,
-          }),
+        // The lab as it is (else as it would start), server under test included, in every mode.
+        return await runMatrix(names, { ...(this.lab?.config ?? this.defaults) }, {
+          clients: args?.clients,
+          onRow: (row) => this.record({ type: 'lab.log', at: Date.now(), level: 'info', message: `matrix: ${describeRow(row)}` }),
         });
       } finally {
         this.matrixRunning = false;
@@ -169,17 +150,7 @@ export class LabService {
   private record(event: LabEvent): void {
     this.snapshot = reduce(this.snapshot, event);
     if (this.events.length < MAX_EVENTS) this.events.push(event);
-    if (this.listeners.size === 0) return;
-    this.pending.push(event);
-    this.flushTimer ??= setTimeout(() => {
-      this.flushTimer = null;
-      const batch = this.pending;
-      this.pending = [];
-      for (const [listener, seen] of this.listeners) {
-        this.listeners.set(listener, 0);
-        if (batch.length > seen) listener(seen ? batch.slice(seen) : batch);
-      }
-    }, PUSH_MS);
+    this.live.push(event);
   }
 }
 

@@ -19,16 +19,21 @@ export function formatVerdict(r: ScenarioResult): string {
   ].join('\n');
 }
 
-/** The matrix as one Markdown table. */
+/** The matrix as one Markdown table; a row without numbers says why: n/a, or failed, with the reason. */
 export function formatMatrix(rows: readonly MatrixRow[]): string {
-  const header = ['scenario', 'store', 'pinning', 'recovery', 'requests', 'client errors', 'recoveries', 'state losses', 'p50 ms', 'p99 ms'];
+  const header = ['scenario', 'store', 'pinning', 'recovery', 'requests', 'client errors', 'recoveries', 'state losses', 'p50 ms', 'p99 ms', 'note'];
   const cells = rows.map((r) => {
     const mode = [r.scenario, r.store, r.pinning, r.recovery ? 'on' : 'off'];
     const v = r.verdict;
-    if (!v) return [...mode, 'n/a', '—', '—', '—', '—', '—'];
-    return [...mode, String(v.requests), String(v.clientErrors), String(v.recoveries), String(v.stateLosses), String(v.latencyMs.p50), String(v.latencyMs.p99)];
+    if (!v) return [...mode, r.notApplicable ? 'n/a' : 'FAILED', '—', '—', '—', '—', '—', cell(r.notApplicable ?? r.failed ?? '')];
+    return [...mode, String(v.requests), String(v.clientErrors), String(v.recoveries), String(v.stateLosses), String(v.latencyMs.p50), String(v.latencyMs.p99), ''];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line), ''].join('\n');
+}
+
+/** A reason as one table cell: its lines joined into one, no column breaks. */
+function cell(text: string): string {
+  return text.trim().split(/\s*\n\s*/).join('; ').replace(/\s+/g, ' ').replace(/\|/g, '\\|');
 }

@@ -1,3 +1,4 @@
+import type { LabConfig } from '../config.ts';
 import type { LabEvent } from '../events.ts';
 import type { Lab } from '../lab.ts';
 import { SCENARIO_CATALOG, SCENARIO_NAMES, type ScenarioName } from '../shared/scenario-catalog.ts';
@@ -13,7 +14,29 @@ export interface ScenarioContext {
 export interface Scenario {
   name: ScenarioName;
   description: string;
+  /** Why the scenario cannot apply to a lab so configured (there is nothing of the lab's to break), or null. */
+  notApplicable(config: LabConfig): string | null;
   run(ctx: ScenarioContext): Promise<void>;
+}
+
+/**
+ * A scenario asked of a lab it cannot apply to: a mode where it has no meaning (an "n/a" in
+ * the matrix), not a failure. Thrown before anything starts.
+ */
+export class ScenarioNotApplicableError extends Error {
+  override name = 'ScenarioNotApplicableError';
+  readonly reason: string;
+
+  constructor(scenario: ScenarioName, reason: string) {
+    super(`${scenario} does not apply to this lab: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/** Throws ScenarioNotApplicableError when `scenario` cannot apply to a lab with `config`. */
+export function checkApplies(scenario: Scenario, config: LabConfig): void {
+  const reason = scenario.notApplicable(config);
+  if (reason) throw new ScenarioNotApplicableError(scenario.name, reason);
 }
 
 /** The pod (address) most sessions are pinned to now, from session and recovery events. */
@@ -67,7 +90,21 @@ const RUNS: Record<ScenarioName, Scenario['run']> = {
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = SCENARIO_CATALOG.map((entry) => ({ ...entry, run: RUNS[entry.name] }));
+/** Only a Redis the lab started itself can be stopped: an external one is never stopped or flushed. */
+function noRedisOfItsOwn(config: LabConfig): string | null {
+  if (config.store !== 'redis') return 'the lab uses the memory store: there is no Redis to break';
+  if (config.redisUrl) return "the lab's Redis is external: the lab never stops or flushes a Redis it did not start";
+  return null;
+}
+
+/** Scenarios that apply only to some labs; the others apply to every lab. */
+const PRECONDITIONS: Partial<Record<ScenarioName, Scenario['notApplicable']>> = {
+  'redis-outage': noRedisOfItsOwn,
+};
+
+export const SCENARIOS: readonly Scenario[] = SCENARIO_CATALOG.map((entry) => ({
+  ...entry, run: RUNS[entry.name], notApplicable: PRECONDITIONS[entry.name] ?? (() => null),
+}));
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

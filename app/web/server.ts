@@ -117,23 +117,13 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     sockets.handleUpgrade(req, socket, head, (ws) => follow(ws));
   });
 
-  /**
-   * A new client gets the snapshot, then every event batch, in order. When the snapshot
-   * did not move by exactly the batch (a new lab started and reset it), the client gets
-   * the snapshot again instead: applying the batch to its old view would be wrong.
-   */
+  /** A client of the live stream: the snapshot, then every event batch (LabService.follow). */
   function follow(ws: WebSocket): void {
-    let version = options.service.getSnapshot().version;
-    ws.send(JSON.stringify({ snapshot: options.service.getSnapshot() }));
-    const off = options.service.subscribe((events) => {
-      if (ws.readyState !== ws.OPEN) return;
-      const now = options.service.getSnapshot();
-      const continues = now.version === version + events.length;
-      version = now.version;
-      ws.send(JSON.stringify(continues ? { events } : { snapshot: now }));
+    const close = options.service.follow((message) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
     });
-    ws.on('close', off);
-    ws.on('error', off);
+    ws.on('close', close);
+    ws.on('error', close);
   }
 
   await new Promise<void>((resolve, reject) => {

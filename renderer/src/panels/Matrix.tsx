@@ -40,8 +40,10 @@ export function Matrix() {
                       <td className={r.verdict.stateLosses ? 'text-warn' : ''}>{r.verdict.stateLosses}</td>
                       <td>{ms(r.verdict.latencyMs.p99)}</td>
                     </>
+                  ) : r.notApplicable ? (
+                    <td colSpan={5} className="card-dim" title={r.notApplicable}>n/a: {r.notApplicable}</td>
                   ) : (
-                    <td colSpan={5} className="card-dim" title={r.notApplicable ?? ''}>n/a</td>
+                    <td colSpan={5} className="text-bad" title={r.failed ?? ''}>failed: {r.failed}</td>
                   )}
                 </tr>
               ))}
