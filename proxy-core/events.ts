@@ -8,7 +8,20 @@ export type RecoveryCause =
   | 'unreachable'
   | 'session-lost-404'
   | 'session-lost-400'
-  | 'session-lost-32001';
+  | 'session-lost-32001'
+  /** The pinned pod fails its health probes (hung, paused, cut off): recovered without waiting for a timeout. */
+  | 'pod-unhealthy';
+
+/**
+ * How a request under way on a pod was ended by the proxy: `replayed` on the recovered
+ * session; `retried` once on a fresh connection to the same pod; `unknown-outcome` — answered
+ * with a JSON-RPC error saying the call may or may not have run; `stream-closed` — a GET
+ * stream, ended so that the client reconnects.
+ */
+export type InFlightOutcome = 'replayed' | 'retried' | 'unknown-outcome' | 'stream-closed';
+
+/** Why: the pod failed its probes, the call outlived `--upstream-timeout`, or the pod reset the connection after the request was written. */
+export type InFlightEndReason = 'pod-unhealthy' | 'upstream-timeout' | 'reset-after-write';
 
 interface Base {
   /** Epoch milliseconds. */
@@ -27,6 +40,11 @@ export interface ProxyEventMap {
     status: number;
     durationMs: number;
     recovered: boolean;
+    /**
+     * The client's `Last-Event-ID` was not sent on: the request was replayed on a new pod,
+     * where the old pod's event ids mean nothing. Present only when true.
+     */
+    lastEventIdDropped?: true;
   };
   /** An initialize was answered with a session: the record is stored. */
   'session.created': Base & {
@@ -51,6 +69,38 @@ export interface ProxyEventMap {
   };
   'recovery.failed': Base & { sessionId: string; fromPod: string; cause: RecoveryCause; reason: string };
   'store.error': Base & { operation: string; message: string };
+  /** This replica's verdict on a pod changed (its probes: any HTTP answer passes, no answer in time fails). */
+  'pod.health': Base & {
+    /** `host:port`, as the backend URL names it. */
+    pod: string;
+    health: 'healthy' | 'unhealthy';
+    /** What the last probe saw: `answered 405`, `no answer within 1000 ms`, `connect-refused`. */
+    reason: string;
+    /** Failed probes in a row. */
+    failures: number;
+  };
+  /**
+   * Calls this replica has waiting on a pod changed: their count and the oldest one's start,
+   * per pod and per session. Coalesced: at most one per pod every 100 ms.
+   */
+  'inflight.changed': Base & {
+    pod: string;
+    calls: number;
+    /** Epoch ms the oldest call started; null when none is left. */
+    oldestAt: number | null;
+    sessions: { sessionId: string; calls: number; oldestAt: number }[];
+  };
+  /** The proxy ended a request under way on a pod instead of letting it hang or fail. */
+  'inflight.ended': Base & {
+    sessionId: string | null;
+    pod: string;
+    /** `tools/call counter`, `resources/read`, `batch`; null for a GET stream or a body that is not JSON-RPC. */
+    rpcMethod: string | null;
+    reason: InFlightEndReason;
+    outcome: InFlightOutcome;
+    /** How long it had been under way. */
+    ageMs: number;
+  };
   /** The store answers again after errors; pending writes were flushed. */
   'store.restored': Base & { flushed: number };
 }

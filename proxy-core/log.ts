@@ -1,4 +1,5 @@
 import type { ProxyEvent, ProxyEvents } from './events.ts';
+import { sessionTag } from './session/id.ts';
 
 export type LogFormat = 'text' | 'json';
 export type Logger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -17,15 +18,33 @@ export function createLogger(format: LogFormat, write: (line: string) => void = 
 
 const LOGGED: readonly ProxyEvent['type'][] = [
   'session.created', 'session.deleted', 'recovery.started', 'recovery.done', 'recovery.failed', 'store.error', 'store.restored',
+  'pod.health', 'inflight.ended',
 ];
 
-/** Logs lifecycle events (never per-request routing: that is what metrics are for). */
+/**
+ * Logs lifecycle events (never per-request routing: that is what metrics are for). A client
+ * session id acts as a bearer token, so logs carry its short hash (`sessionTag`), never the id.
+ */
 export function logEvents(events: ProxyEvents, log: Logger): () => void {
   const offs = LOGGED.map((type) =>
     events.on(type, (event) => {
       const { type: name, at: _at, ...fields } = event as ProxyEvent;
-      log(name === 'store.error' || name === 'recovery.failed' ? 'warn' : 'info', name, fields);
+      if ('sessionId' in fields && typeof fields.sessionId === 'string') fields.sessionId = sessionTag(fields.sessionId);
+      log(warns(event as ProxyEvent) ? 'warn' : 'info', name, fields);
     }),
   );
   return () => offs.forEach((off) => off());
+}
+
+function warns(event: ProxyEvent): boolean {
+  switch (event.type) {
+    case 'store.error':
+    case 'recovery.failed':
+    case 'inflight.ended':
+      return true;
+    case 'pod.health':
+      return event.health === 'unhealthy';
+    default:
+      return false;
+  }
 }

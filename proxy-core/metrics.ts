@@ -34,6 +34,22 @@ export class ProxyMetrics {
       labelNames: ['operation'] as const, registers: [registry],
     });
     const created = new Counter({ name: 'pinlab_proxy_sessions_created_total', help: 'Sessions initialized through this replica.', registers: [registry] });
+    const unhealthy = new Gauge({
+      name: 'pinlab_proxy_pod_unhealthy', help: 'Pods this replica has found not answering their health probes (1), by pod; 0 once they answer again.',
+      labelNames: ['pod'] as const, registers: [registry],
+    });
+    const ended = new Counter({
+      name: 'pinlab_proxy_inflight_ended_total', help: 'Requests under way that the proxy ended, by reason and outcome (replayed, retried, unknown-outcome, stream-closed).',
+      labelNames: ['reason', 'outcome'] as const, registers: [registry],
+    });
+    new Gauge({
+      name: 'pinlab_proxy_calls_in_flight', help: 'Calls (not GET streams) this replica has waiting on a pod, by pod.',
+      labelNames: ['pod'] as const, registers: [registry],
+      collect() {
+        this.reset();
+        for (const pod of proxy.inFlight()) this.labels(pod.pod).set(pod.calls);
+      },
+    });
     new Gauge({
       name: 'pinlab_proxy_active_sessions',
       help: 'Sessions this replica knows: all records of its memory store, or those it has served from Redis.',
@@ -57,6 +73,8 @@ export class ProxyMetrics {
       proxy.events.on('recovery.failed', (e) => recoveries.labels(e.cause, 'failed').inc()),
       proxy.events.on('store.error', (e) => storeErrors.labels(e.operation).inc()),
       proxy.events.on('session.created', () => created.inc()),
+      proxy.events.on('pod.health', (e) => unhealthy.labels(e.pod).set(e.health === 'unhealthy' ? 1 : 0)),
+      proxy.events.on('inflight.ended', (e) => ended.labels(e.reason, e.outcome).inc()),
     );
   }
 

@@ -1,13 +1,9 @@
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProxyEvent } from './events.ts';
 import { call, connectClient, rawCall, rawSession } from './test/client.ts';
-import { startPods, type TestPod } from './test/pods.ts';
-import { startRedis } from './test/redis.ts';
-import { startReplica } from './test/replicas.ts';
+import { ofType, podOf, startLab, type Replica } from './test/lab.ts';
 import type { SessionLostStyle } from '../app/demo-backend/server.ts';
 
-type Replica = Awaited<ReturnType<typeof startReplica>>;
 type WhoAmI = { pod: string; session: string };
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -16,26 +12,10 @@ afterEach(async () => {
 });
 
 async function lab(podCount: number, replicaCount: number, options: { sessionLost?: SessionLostStyle; recovery?: boolean } = {}) {
-  const [redis, pods] = await Promise.all([startRedis(), startPods(podCount, { sessionLost: options.sessionLost })]);
-  cleanups.push(() => redis.close(), () => Promise.all(pods.map((p) => p.kill())));
-  const replicas: Replica[] = [];
-  for (let i = 0; i < replicaCount; i++) {
-    const replica = await startReplica({
-      backends: pods.map((p) => p.url), store: 'redis', redisUrl: redis.url, replicaId: `replica-${i + 1}`, recovery: options.recovery ?? true,
-    });
-    cleanups.push(() => replica.close());
-    replicas.push(replica);
-  }
-  return { redis, pods, replicas };
+  const started = await startLab(podCount, replicaCount, { pods: { sessionLost: options.sessionLost }, replica: { recovery: options.recovery ?? true } });
+  cleanups.push(() => started.close());
+  return started;
 }
-
-function podOf(pods: TestPod[], replica: Replica, sessionId: string): TestPod {
-  const created = replica.events.find((e) => e.type === 'session.created' && e.sessionId === sessionId) as Extract<ProxyEvent, { type: 'session.created' }>;
-  return pods.find((p) => p.address === created.pod)!;
-}
-
-const ofType = <T extends ProxyEvent['type']>(events: ProxyEvent[], type: T) =>
-  events.filter((e): e is Extract<ProxyEvent, { type: T }> => e.type === type);
 
 describe('recovery: transparent re-initialization', () => {
   it('a killed pod: the next call succeeds on a live pod after one re-initialization', async () => {

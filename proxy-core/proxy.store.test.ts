@@ -1,25 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startProxy } from './run.ts';
 import { DEFAULTS } from './config.ts';
 import { StoreRequiredError } from './store/open.ts';
 import { rawCall, rawSession } from './test/client.ts';
 import { startPods } from './test/pods.ts';
 import { startRedis } from './test/redis.ts';
+import { until } from './test/lab.ts';
 import { startReplica } from './test/replicas.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const clean of cleanups.splice(0).reverse()) await clean();
 });
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const podName = (body: string) => /\\"pod\\":\\"(pod-\d)\\"/.exec(body)?.[1];
 

@@ -1,18 +1,24 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { pipeline } from 'node:stream';
-import { ProxyEvents, type RecoveryCause } from './events.ts';
+import { DEFAULTS } from './config.ts';
+import { messageOf } from './errors.ts';
+import { ProxyEvents, type InFlightEndReason, type InFlightOutcome, type RecoveryCause } from './events.ts';
 import { BodyTooLargeError, readRequestBody } from './http/body.ts';
-import type { RelayOptions, RelayOutcome } from './http/relay.ts';
-import { downstreamHeaders, upstreamHeaders } from './http/headers.ts';
+import { DROP_SESSION_ID, downstreamHeaders, hasHeader, upstreamHeaders, withoutHeader, type ForwardedHop, type SessionIdRewrite } from './http/headers.ts';
+import { asEvents, ClientGoneError, RelayHandler } from './http/relay.ts';
+import { CallCutError, InFlight, type PodInFlight } from './inflight.ts';
 import {
-  classifyBody, errorBody, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, requestIdOf, SESSION_NOT_FOUND,
+  classifyBody, errorAnswer, errorBody, INTERNAL_ERROR, INVALID_REQUEST, messagesOf, PARSE_ERROR, SESSION_NOT_FOUND, UNKNOWN_OUTCOME,
 } from './jsonrpc.ts';
 import { podOf, Recoverer, SessionGoneError } from './recovery.ts';
-import { isSessionId, mintSessionId } from './session/id.ts';
+import { mayListTools, MessageTap, replaySafe, rpcMethodOf, ToolHints, type ReplayPolicy } from './replay-safety.ts';
+import { isSessionId, mintSessionId, sessionTag } from './session/id.ts';
 import type { PinningKind, SessionRecord } from './session/record.ts';
 import { StoreUnavailableError, type SessionStore } from './store/store.ts';
-import { Service } from './upstream/service.ts';
-import { dialErrorCause, SERVICE_ORIGIN, SERVICE_POD, Upstream, type UpstreamResponse } from './upstream/upstream.ts';
+import { HealthMonitor, type HealthOptions, type HealthVerdict } from './upstream/health.ts';
+import { endpointKey, Service } from './upstream/service.ts';
+import { SERVICE_ORIGIN, SERVICE_POD, transportCause, Upstream, type InitializeAnswer, type InitializeWatch } from './upstream/upstream.ts';
 
 /** Settings that can change while the proxy runs (the lab's switches). */
 export interface ProxySettings {
@@ -20,15 +26,24 @@ export interface ProxySettings {
   recovery: boolean;
   /** 404 per the MCP spec; 400 mirrors ToolHive's transparent proxy. */
   unknownSessionStatus: 404 | 400;
+  /** What is sent again when a request's fate is unknown (DESIGN.md, "replay safety"). */
+  replayInFlight: ReplayPolicy;
 }
 
-export interface ProxyOptions extends ProxySettings {
+export interface ProxyOptions extends Omit<ProxySettings, 'replayInFlight'> {
   replicaId: string;
   /** The service's endpoints: the pods' MCP URLs, all on the same path. */
   backends: readonly string[];
   store: SessionStore;
   /** Request bodies are buffered for replay up to this many bytes; larger ones get 413. */
   maxBodyBytes: number;
+  /** The initialize body is stored for replay up to this many bytes; larger ones get 413 (default 64 KiB). */
+  maxInitializeBytes?: number;
+  /** Probes of every endpoint (DESIGN.md item 10); `intervalMs` 0 turns them off. Default: every second. */
+  health?: HealthOptions;
+  /** A call without a complete answer after this many ms is ended as "outcome unknown"; 0 (the default) never. */
+  upstreamTimeoutMs?: number;
+  replayInFlight?: ReplayPolicy;
   connectTimeoutMs?: number;
   events?: ProxyEvents;
 }
@@ -42,9 +57,18 @@ interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
   started: number;
+  /** The client's query string, `?` included, or ''. */
+  query: string;
+  forwarded: ForwardedHop;
   sessionId: string | null;
   pod: string | null;
+  /** Re-initialized on a new pod (at most once per request). */
   recovered: boolean;
+  /** Sent again after its fate was unknown (at most once per request). */
+  resent: boolean;
+  /** The client's answer is an event stream already under way: what follows is written into it as events. */
+  streaming: boolean;
+  lastEventIdDropped: boolean;
 }
 
 /**
@@ -58,33 +82,82 @@ export class McpProxy {
   readonly store: SessionStore;
   private readonly upstream: Upstream;
   private readonly recoverer: Recoverer;
+  private readonly health: HealthMonitor;
+  private readonly inflight: InFlight;
+  private readonly hints = new ToolHints();
   private readonly maxBodyBytes: number;
+  private readonly maxInitializeBytes: number;
+  private readonly upstreamTimeoutMs: number;
+  private readonly backstop: NodeJS.Timeout | null = null;
 
   constructor(options: ProxyOptions) {
     this.replicaId = options.replicaId;
     this.events = options.events ?? new ProxyEvents();
-    this.settings = { pinning: options.pinning, recovery: options.recovery, unknownSessionStatus: options.unknownSessionStatus };
+    this.settings = {
+      pinning: options.pinning, recovery: options.recovery, unknownSessionStatus: options.unknownSessionStatus,
+      replayInFlight: options.replayInFlight ?? DEFAULTS.replayInFlight,
+    };
     this.store = options.store;
     this.maxBodyBytes = options.maxBodyBytes;
-    this.upstream = new Upstream(new Service(options.backends), { connectTimeoutMs: options.connectTimeoutMs ?? 3000 });
-    this.recoverer = new Recoverer({ replicaId: this.replicaId, store: this.store, upstream: this.upstream, events: this.events });
+    this.maxInitializeBytes = options.maxInitializeBytes ?? DEFAULTS.maxInitialize;
+    this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? DEFAULTS.upstreamTimeoutMs;
+    const service = new Service(options.backends);
+    this.upstream = new Upstream(service, { connectTimeoutMs: options.connectTimeoutMs ?? 3000 });
+    this.inflight = new InFlight(this.events, this.replicaId);
+    this.recoverer = new Recoverer({
+      replicaId: this.replicaId, store: this.store, upstream: this.upstream, events: this.events,
+      watchInitialize: (sessionId) => this.watchInitialize(sessionId),
+    });
+    const health = options.health ?? { intervalMs: DEFAULTS.healthIntervalMs, timeoutMs: DEFAULTS.healthTimeoutMs, unhealthyAfter: DEFAULTS.unhealthyAfter };
+    this.health = new HealthMonitor(health, service.path, (verdict) => this.judged(verdict));
+    service.setHealth((pod) => this.health.isHealthy(pod));
+    this.health.setEndpoints(service.list());
+    if (this.upstreamTimeoutMs > 0) {
+      const ms = this.upstreamTimeoutMs;
+      this.backstop = setInterval(() => this.inflight.cutOlderThan(ms, (entry) => new CallCutError(
+        'upstream-timeout', entry.pod, `no complete answer from ${entry.pod === SERVICE_POD ? 'the service' : `pod ${entry.pod}`} within ${ms} ms (--upstream-timeout)`,
+      )), Math.min(1000, Math.max(10, ms / 4)));
+      this.backstop.unref();
+    }
   }
 
   /** Pods came or went: the service's endpoint list changes; pinned sessions keep their pods. */
   setBackends(urls: readonly string[]): void {
-    this.upstream.service.setEndpoints(urls);
+    const service = this.upstream.service;
+    service.setEndpoints(urls);
+    this.health.setEndpoints(service.list());
+    this.hints.keep(new Set([SERVICE_POD, ...service.list().map(endpointKey)]));
   }
 
   configure(settings: Partial<ProxySettings>): void {
     Object.assign(this.settings, settings);
   }
 
+  /** Calls this replica has waiting on each pod now (GET streams are not calls). */
+  inFlight(): PodInFlight[] {
+    return this.inflight.snapshot();
+  }
+
+  /** This replica's verdict on every pod it probes. */
+  podHealth(): { pod: string; healthy: boolean; failures: number }[] {
+    return this.health.states();
+  }
+
   async close(): Promise<void> {
+    if (this.backstop) clearInterval(this.backstop);
+    this.inflight.close();
+    await this.health.close();
     await this.upstream.close();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ex: Exchange = { req, res, started: performance.now(), sessionId: null, pod: null, recovered: false };
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const ex: Exchange = {
+      req, res, started: performance.now(), query: q === -1 ? '' : url.slice(q),
+      forwarded: { for: req.socket.remoteAddress ?? 'unknown', proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http' },
+      sessionId: null, pod: null, recovered: false, resent: false, streaming: false, lastEventIdDropped: false,
+    };
     try {
       await this.route(ex);
     } catch (error) {
@@ -95,6 +168,8 @@ export class McpProxy {
   private async route(ex: Exchange): Promise<void> {
     const { req } = ex;
     const method = req.method ?? 'GET';
+    const header = req.headers['mcp-session-id'];
+    const sessionId = typeof header === 'string' ? header : null;
     let body: Buffer | null = null;
     if (method === 'POST') {
       try {
@@ -106,20 +181,18 @@ export class McpProxy {
         }
         throw error;
       }
-      const kind = classifyBody(body);
+      const kind = classifyBody(body, sessionId !== null);
       if (kind.kind === 'malformed') return this.reply(ex, 400, errorBody(PARSE_ERROR, `parse error: ${kind.message}`, null));
-      if (kind.kind === 'initialize') return this.initialize(ex, body, kind.protocolVersion);
+      if (kind.kind === 'initialize') return this.initialize(ex, body, kind.initializeBody, kind.protocolVersion);
     }
-    const header = req.headers['mcp-session-id'];
-    const sessionId = typeof header === 'string' ? header : null;
     // No session: MCP's sessionless revision, or a stateless server. The service decides.
-    if (sessionId === null) return this.passThrough(ex, method, body);
+    if (sessionId === null) return this.forward(ex, method, null, body);
     ex.sessionId = sessionId;
     const record = isSessionId(sessionId) ? await this.read(ex, sessionId, body) : undefined;
     if (record === null) return; // answered: store unavailable
     if (!record) return this.unknownSession(ex, sessionId, body);
     if (method === 'DELETE') return this.deleteSession(ex, record);
-    return this.followUp(ex, method, record, body);
+    return this.forward(ex, method, record, body);
   }
 
   /** The record, undefined when unknown, or null after answering 503 (store down, no copy). */
@@ -128,24 +201,28 @@ export class McpProxy {
       return await this.store.get(sessionId);
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      this.reply(ex, 503, errorBody(INTERNAL_ERROR, `${error.message}; this replica has no copy of session ${sessionId}, retry shortly`, requestIdOf(body)));
+      this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `${error.message}; this replica has no copy of this session, retry shortly`));
       return null;
     }
   }
 
-  private async initialize(ex: Exchange, body: Buffer, protocolVersion: string | null): Promise<void> {
+  private async initialize(ex: Exchange, body: Buffer, initializeBody: string, protocolVersion: string | null): Promise<void> {
+    if (Buffer.byteLength(initializeBody) > this.maxInitializeBytes) {
+      ex.res.setHeader('connection', 'close');
+      return this.reply(ex, 413, errorAnswer(body, INVALID_REQUEST, `the initialize request is larger than ${this.maxInitializeBytes} bytes; the proxy stores it for replay (--max-initialize)`));
+    }
     // Any session header is dropped: some SDKs reject a second initialize on a session.
-    const { response, pod } = await this.upstream.initialize(upstreamHeaders(ex.req.rawHeaders, null), body);
-    ex.pod = pod;
-    const backendSessionId = response.headers['mcp-session-id'];
-    if (typeof backendSessionId !== 'string') return this.relayResponse(ex, response, null); // a stateless server
+    const answer = await this.upstream.initialize(upstreamHeaders(ex.req.rawHeaders, null, undefined, ex.forwarded), body, ex.query, this.watchInitialize(null));
+    ex.pod = answer.pod;
+    const backendSessionId = answer.headers['mcp-session-id'];
+    // A stateless server, or a failed initialize: whatever session header came along is not the client's.
+    if (typeof backendSessionId !== 'string' || answer.statusCode >= 300) return this.relayInitialize(ex, answer, DROP_SESSION_ID);
     const now = Date.now();
     const record: SessionRecord = {
       clientSessionId: mintSessionId(),
       backendSessionId,
-      target: this.settings.pinning === 'pod' ? `http://${pod}${this.upstream.service.path}` : SERVICE_ORIGIN + this.upstream.service.path,
+      target: this.settings.pinning === 'pod' ? `http://${answer.pod}${this.upstream.service.path}` : SERVICE_ORIGIN + this.upstream.service.path,
       pinning: this.settings.pinning,
-      initializeBody: body.toString('utf8'),
       protocolVersion,
       createdAt: now,
       lastSeenAt: now,
@@ -154,46 +231,164 @@ export class McpProxy {
       generation: 0,
     };
     // Stored before the client hears of it, so its next request may reach any replica.
-    await this.store.create(record);
+    await this.store.create(record, initializeBody);
     ex.sessionId = record.clientSessionId;
     if (this.events.wants('session.created')) {
       this.events.emit('session.created', {
-        at: now, replicaId: this.replicaId, sessionId: record.clientSessionId, backendSessionId, pod, pinning: record.pinning,
+        at: now, replicaId: this.replicaId, sessionId: record.clientSessionId, backendSessionId, pod: answer.pod, pinning: record.pinning,
       });
     }
-    this.relayResponse(ex, response, record.clientSessionId);
+    this.relayInitialize(ex, answer, record.clientSessionId);
   }
 
-  private async passThrough(ex: Exchange, method: string, body: Buffer | null): Promise<void> {
-    ex.pod = SERVICE_POD;
-    await this.upstream.relayViaService(method, upstreamHeaders(ex.req.rawHeaders, null), body, this.relayOptions(ex, null, false));
-  }
-
-  private async followUp(ex: Exchange, method: string, record: SessionRecord, body: Buffer | null): Promise<void> {
-    ex.pod = podOf(record.target);
-    const canRecover = this.settings.recovery && !ex.recovered;
-    let outcome: RelayOutcome;
-    try {
-      outcome = await this.send(record, method, upstreamHeaders(ex.req.rawHeaders, record.backendSessionId), body, this.relayOptions(ex, record.clientSessionId, canRecover));
-    } catch (error) {
-      const cause = dialErrorCause(error);
-      if (cause && canRecover) return this.recoverAndReplay(ex, method, record, body, cause);
-      throw error;
+  /**
+   * Sends a request on: to its session's pinned pod (or through the service, for `service`
+   * pinning), or — no record — through the service. Then deals with what went wrong.
+   * `fresh`: on a new connection (the retry after a reset).
+   */
+  private async forward(ex: Exchange, method: string, record: SessionRecord | null, body: Buffer | null, fresh = false): Promise<void> {
+    const pod = record ? podOf(record.target) : SERVICE_POD;
+    ex.pod = pod;
+    const canRecover = record !== null && this.settings.recovery && !ex.recovered;
+    if (record && !this.health.isHealthy(pod)) {
+      // Sending would wait on a pod that stopped answering: recover at once, as for a dead pod.
+      if (canRecover) return this.recoverAndReplay(ex, method, record, body, 'pod-unhealthy');
+      if (!this.settings.recovery) return this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `pod ${pod} does not answer its health probes, and recovery is off`));
     }
-    if (outcome.kind === 'lost') return this.recoverAndReplay(ex, method, record, body, outcome.signal);
+    if (ex.res.destroyed) return; // the client went away meanwhile: nothing to send
+    const handler = this.relay(ex, method, record, body, canRecover, fresh);
+    let outcome;
+    try {
+      outcome = await handler.done;
+    } catch (error) {
+      if (error instanceof ClientGoneError) return;
+      if (error instanceof CallCutError) return this.afterCut(ex, method, record, body, error, null);
+      const cause = transportCause(error);
+      if (!cause) throw error;
+      // Never written: the pod did not see it. Recover at once.
+      if (!handler.requestStarted) {
+        if (canRecover) return this.recoverAndReplay(ex, method, record, body, cause);
+        throw error;
+      }
+      return this.afterReset(ex, method, record, body, cause);
+    }
+    if (outcome.kind === 'lost' && record) return this.recoverAndReplay(ex, method, record, body, outcome.signal);
+  }
+
+  /** Dispatches the request with a relay handler, registered as in flight on its pod until it settles. */
+  private relay(ex: Exchange, method: string, record: SessionRecord | null, body: Buffer | null, inspect: boolean, fresh: boolean): RelayHandler {
+    const pod = ex.pod ?? SERVICE_POD;
+    let entry: ReturnType<InFlight['start']> | null = null;
+    const handler = new RelayHandler({
+      res: ex.res,
+      clientSessionId: record ? record.clientSessionId : DROP_SESSION_ID,
+      inspect: inspect ? inspectLimit : null,
+      // A continued stream was routed when its head went out: one routed event per request.
+      onHead: ex.streaming ? undefined : (status) => this.routed(ex, status),
+      flushHead: method === 'GET',
+      tap: mayListTools(body) ? new MessageTap((messages) => this.hints.learn(pod, messages)) : null,
+      continueStream: ex.streaming,
+      onCutAfterHead: (error, sse) => {
+        this.afterCut(ex, method, record, body, error as CallCutError, sse).catch((failure: unknown) => this.fail(ex, failure));
+      },
+      onSettled: () => {
+        if (entry) this.inflight.end(entry);
+      },
+    });
+    entry = this.inflight.start(pod, ex.sessionId, method === 'GET', (error) => handler.interrupt(error));
+    const out = { method, query: ex.query, headers: this.headersFor(ex, record?.backendSessionId ?? null), body };
+    if (record?.pinning === 'pod') void this.upstream.relayToPod(record.target, out, handler, fresh);
+    else void this.upstream.relayViaService(out, handler, fresh);
+    return handler;
+  }
+
+  /** The client's headers for the pod. After a recovery, `Last-Event-ID` is left out: the new pod never issued it. */
+  private headersFor(ex: Exchange, backendSessionId: string | null): string[] {
+    let raw: readonly string[] = ex.req.rawHeaders;
+    if (ex.recovered && hasHeader(raw, 'last-event-id')) {
+      raw = withoutHeader(raw, 'last-event-id');
+      ex.lastEventIdDropped = true;
+    }
+    return upstreamHeaders(raw, backendSessionId, undefined, ex.forwarded);
   }
 
   private async recoverAndReplay(ex: Exchange, method: string, record: SessionRecord, body: Buffer | null, cause: RecoveryCause): Promise<void> {
-    let next: SessionRecord;
+    let next: SessionRecord | typeof GONE;
     try {
-      next = await this.recoverer.recover(record, ex.req.rawHeaders, cause);
+      next = await unlessClientGone(ex.res, this.recoverer.recover(record, ex.req.rawHeaders, ex.query, cause));
     } catch (error) {
       if (error instanceof SessionGoneError) return this.unknownSession(ex, record.clientSessionId, body);
-      const reason = error instanceof Error ? error.message : String(error);
-      return this.reply(ex, 502, errorBody(INTERNAL_ERROR, `session ${record.clientSessionId} lost its pod (${cause}) and could not be re-initialized: ${reason}`, requestIdOf(body)));
+      const reason = messageOf(error);
+      return this.reply(ex, 502, errorAnswer(body, INTERNAL_ERROR, `session ${sessionTag(record.clientSessionId)} lost its pod (${cause}) and could not be re-initialized: ${reason}`));
     }
+    if (next === GONE) return; // the recovery goes on for the session's other requests
     ex.recovered = true;
-    return this.followUp(ex, method, next, body);
+    return this.forward(ex, method, next, body);
+  }
+
+  /**
+   * The proxy cut a request under way: its pod stopped answering probes (or it outlived
+   * `--upstream-timeout`). `sse` says how far the answer had got: null, nothing reached the
+   * client yet; true/false, the head went out as an event stream / as something else.
+   * Replayed on the recovered session (or through the service) when safe, else answered as
+   * "outcome unknown"; a GET stream is closed so that the client reconnects.
+   */
+  private async afterCut(ex: Exchange, method: string, record: SessionRecord | null, body: Buffer | null, cut: CallCutError, sse: boolean | null): Promise<void> {
+    const headed = sse !== null;
+    if (method === 'GET') {
+      this.ended(ex, body, cut.reason, 'stream-closed');
+      if (headed || !record || cut.reason !== 'pod-unhealthy' || !this.settings.recovery || ex.recovered) {
+        if (headed) ex.res.destroy();
+        else this.reply(ex, 502, errorBody(INTERNAL_ERROR, cut.message));
+        return;
+      }
+      return this.recoverAndReplay(ex, method, record, null, 'pod-unhealthy');
+    }
+    if (headed && !sse) {
+      ex.res.destroy(); // half a JSON answer cannot be finished
+      return;
+    }
+    if (headed) {
+      ex.streaming = true;
+      ex.res.write('\n\n'); // ends an event the pod left half-written
+    }
+    const replay = cut.reason === 'pod-unhealthy' && !ex.resent
+      && (record === null || (this.settings.recovery && !ex.recovered))
+      && replaySafe(this.settings.replayInFlight, method, body, cut.pod, this.hints);
+    this.ended(ex, body, cut.reason, replay ? 'replayed' : 'unknown-outcome');
+    if (!replay) return this.unknownOutcome(ex, body, `${cut.message}; the call may or may not have run`);
+    ex.resent = true;
+    if (record) return this.recoverAndReplay(ex, method, record, body, 'pod-unhealthy');
+    return this.forward(ex, method, null, body, true); // the service now passes over that pod
+  }
+
+  /**
+   * The pod reset the connection after the request was written: no proof it is gone, and no
+   * telling whether it ran the request. Safe requests are sent once more on a fresh
+   * connection to the same pod (if it is really gone, that dial fails and recovery starts);
+   * a safe request whose retry was reset too is replayed on a recovered session (a published
+   * Docker port accepts the dial of a dead container, then resets it); others are answered as
+   * "outcome unknown".
+   */
+  private async afterReset(ex: Exchange, method: string, record: SessionRecord | null, body: Buffer | null, cause: RecoveryCause): Promise<void> {
+    const pod = ex.pod ?? SERVICE_POD;
+    const safe = replaySafe(this.settings.replayInFlight, method, body, pod, this.hints);
+    const recover = safe && ex.resent && record !== null && this.settings.recovery && !ex.recovered;
+    const retry = safe && !ex.resent;
+    this.ended(ex, body, 'reset-after-write', retry ? 'retried' : recover ? 'replayed' : 'unknown-outcome');
+    if (recover) return this.recoverAndReplay(ex, method, record, body, cause);
+    if (!retry) {
+      return this.unknownOutcome(ex, body, `${pod === SERVICE_POD ? 'the pod' : `pod ${pod}`} closed the connection after the request was sent (${cause}); the call may or may not have run`);
+    }
+    ex.resent = true;
+    return this.forward(ex, method, record, body, true);
+  }
+
+  /** Answers a call whose fate is unknown with a JSON-RPC error of its own id(s). */
+  private unknownOutcome(ex: Exchange, body: Buffer | null, message: string): void {
+    const isCall = messagesOf(body)?.some((m) => 'id' in m && typeof m.method === 'string') ?? false;
+    // A call gets its JSON-RPC answer (an error); a notification or junk, which expects none, a 502.
+    this.reply(ex, isCall ? 200 : 502, errorAnswer(body, UNKNOWN_OUTCOME, message, { outcome: 'unknown', pod: ex.pod }));
   }
 
   /** DELETE goes to the pinned pod and the record goes, whatever the pod says; never recovered. */
@@ -201,14 +396,17 @@ export class McpProxy {
     ex.pod = podOf(record.target);
     await this.store.delete(record.clientSessionId);
     let podStatus: number | null = null;
-    try {
-      const outcome = await this.send(record, 'DELETE', upstreamHeaders(ex.req.rawHeaders, record.backendSessionId), null, this.relayOptions(ex, record.clientSessionId, false));
-      if (outcome.kind === 'relayed') podStatus = outcome.status;
-    } catch (error) {
-      if (!dialErrorCause(error)) throw error;
-      // A pod that is gone has forgotten the session already: the client's goal is met.
-      this.reply(ex, 204, null);
+    if (this.health.isHealthy(ex.pod)) {
+      try {
+        const outcome = await this.relay(ex, 'DELETE', record, null, false, false).done;
+        if (outcome.kind === 'relayed') podStatus = outcome.status;
+      } catch (error) {
+        if (error instanceof ClientGoneError) return;
+        if (!(error instanceof CallCutError) && !transportCause(error)) throw error;
+      }
     }
+    // A pod that is gone, or stopped answering, has forgotten the session or will: the client's goal is met.
+    if (podStatus === null) this.reply(ex, 204, null);
     if (this.events.wants('session.deleted')) {
       this.events.emit('session.deleted', { at: Date.now(), replicaId: this.replicaId, sessionId: record.clientSessionId, pod: ex.pod, podStatus });
     }
@@ -216,51 +414,75 @@ export class McpProxy {
 
   private unknownSession(ex: Exchange, sessionId: string, body: Buffer | null): void {
     const status = this.settings.unknownSessionStatus;
-    this.reply(ex, status, errorBody(SESSION_NOT_FOUND, 'Session not found', requestIdOf(body)));
+    this.reply(ex, status, errorAnswer(body, SESSION_NOT_FOUND, 'Session not found'));
     if (this.events.wants('session.unknown')) {
       this.events.emit('session.unknown', { at: Date.now(), replicaId: this.replicaId, sessionId, status });
     }
   }
 
-  private send(record: SessionRecord, method: string, headers: string[], body: Buffer | null, relay: RelayOptions): Promise<RelayOutcome> {
-    return record.pinning === 'pod'
-      ? this.upstream.relayToPod(record.target, method, headers, body, relay)
-      : this.upstream.relayViaService(method, headers, body, relay);
+  /** A pod's verdict changed: told as an event; a pod that stopped answering has what waits on it cut. */
+  private judged(verdict: HealthVerdict): void {
+    if (this.events.wants('pod.health')) this.events.emit('pod.health', { at: Date.now(), replicaId: this.replicaId, ...verdict });
+    if (verdict.health !== 'unhealthy') return;
+    for (const pod of this.health.namesOf(verdict.pod)) {
+      const message = `pod ${pod} stopped answering its health probes (${verdict.reason})`;
+      this.inflight.cutPod(pod, () => new CallCutError('pod-unhealthy', pod, message));
+      this.upstream.dropServiceConnections(pod, new CallCutError('pod-unhealthy', pod, message));
+    }
   }
 
-  private relayOptions(ex: Exchange, clientSessionId: string | null, inspect: boolean): RelayOptions {
-    return {
-      res: ex.res, clientSessionId, inspect: inspect ? inspectLimit : null, onHead: (status) => this.routed(ex, status), flushHead: ex.req.method === 'GET',
+  /** Registers an initialize (a client's, or recovery's replay) as in flight on the pod its connection reached. */
+  private watchInitialize(sessionId: string | null): InitializeWatch {
+    return (pod, cut) => {
+      const entry = this.inflight.start(pod, sessionId, false, cut);
+      return () => this.inflight.end(entry);
     };
   }
 
-  /** Streams an initialize answer to the client (a rare path; the hot one is RelayHandler). */
-  private relayResponse(ex: Exchange, response: UpstreamResponse, clientSessionId: string | null): void {
-    ex.res.writeHead(response.statusCode, downstreamHeaders(response.headers, clientSessionId));
-    ex.res.flushHeaders();
-    this.routed(ex, response.statusCode);
-    pipeline(response.body, ex.res, () => {
+  private ended(ex: Exchange, body: Buffer | null, reason: InFlightEndReason, outcome: InFlightOutcome): void {
+    if (!this.events.wants('inflight.ended')) return;
+    this.events.emit('inflight.ended', {
+      at: Date.now(), replicaId: this.replicaId, sessionId: ex.sessionId, pod: ex.pod ?? SERVICE_POD, rpcMethod: rpcMethodOf(body),
+      reason, outcome, ageMs: performance.now() - ex.started,
+    });
+  }
+
+  /** Writes an initialize answer to the client: held up to its response, then the rest streamed. */
+  private relayInitialize(ex: Exchange, answer: InitializeAnswer, clientSessionId: SessionIdRewrite): void {
+    ex.res.writeHead(answer.statusCode, downstreamHeaders(answer.headers, clientSessionId));
+    this.routed(ex, answer.statusCode);
+    if (!answer.rest) {
+      ex.res.end(answer.head);
+      return;
+    }
+    ex.res.write(answer.head);
+    pipeline(answer.rest, ex.res, () => {
       // An upstream that dies mid-stream ends the client's stream; nothing more to do.
     });
   }
 
+  /** Answers the client; into its event stream when one is already under way. */
   private reply(ex: Exchange, status: number, body: string | null): void {
     const { res } = ex;
+    if (res.destroyed) return;
+    if (res.headersSent) {
+      if (ex.streaming && body) res.end(asEvents(body));
+      else res.destroy();
+      return;
+    }
     if (body === null) res.writeHead(status).end();
     else res.writeHead(status, { 'content-type': 'application/json' }).end(body);
     this.routed(ex, status);
   }
 
   private fail(ex: Exchange, error: unknown): void {
-    if (ex.res.headersSent) {
-      ex.res.destroy();
-      return;
-    }
-    const cause = dialErrorCause(error);
+    if (error instanceof ClientGoneError) return;
+    if (error instanceof CallCutError) return this.reply(ex, 502, errorBody(INTERNAL_ERROR, `bad gateway: ${error.message}`));
+    const cause = transportCause(error);
     const what = ex.pod && ex.pod !== SERVICE_POD ? `pod ${ex.pod}` : 'the service';
     const message = cause
-      ? `bad gateway: ${what} could not be reached (${cause})`
-      : `proxy error: ${error instanceof Error ? error.message : String(error)}`;
+      ? `bad gateway: ${what} could not be reached (${cause}: ${messageOf(error)})`
+      : `proxy error: ${messageOf(error)}`;
     this.reply(ex, cause ? 502 : 500, errorBody(INTERNAL_ERROR, message));
   }
 
@@ -269,8 +491,30 @@ export class McpProxy {
     this.events.emit('request.routed', {
       at: Date.now(), replicaId: this.replicaId, httpMethod: ex.req.method ?? 'GET', sessionId: ex.sessionId, pod: ex.pod,
       status, durationMs: performance.now() - ex.started, recovered: ex.recovered,
+      ...(ex.lastEventIdDropped ? { lastEventIdDropped: true as const } : {}),
     });
   }
+}
+
+const GONE = Symbol('client gone');
+
+/** Waits for `work`, or gives GONE as soon as the client has gone away (the work goes on, for others). */
+function unlessClientGone<T>(res: ServerResponse, work: Promise<T>): Promise<T | typeof GONE> {
+  if (res.destroyed) return Promise.resolve(GONE);
+  return new Promise((resolve, reject) => {
+    const gone = () => resolve(GONE);
+    res.once('close', gone);
+    work.then(
+      (value) => {
+        res.off('close', gone);
+        resolve(value);
+      },
+      (error: unknown) => {
+        res.off('close', gone);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**

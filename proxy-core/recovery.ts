@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { messageOf } from './errors.ts';
 import type { ProxyEvents, RecoveryCause } from './events.ts';
-import { upstreamHeaders } from './http/headers.ts';
+import { upstreamHeaders, withoutHeader } from './http/headers.ts';
+import { sessionTag } from './session/id.ts';
 import type { SessionRecord } from './session/record.ts';
 import { RECOVERY_LOCK_MS, type SessionStore } from './store/store.ts';
-import { SERVICE_ORIGIN, type Upstream } from './upstream/upstream.ts';
+import { SERVICE_ORIGIN, type InitializeWatch, type Upstream } from './upstream/upstream.ts';
 
 /** The session was deleted or expired while it was being recovered. */
 export class SessionGoneError extends Error {
@@ -18,12 +20,16 @@ export class RecoveryFailedError extends Error {
 const INITIALIZED = Buffer.from('{"jsonrpc":"2.0","method":"notifications/initialized"}');
 // While another replica holds the lock, re-read the record this often.
 const POLL_MS = 20;
+/** A pod that answered the replayed initialize gets this long to answer `notifications/initialized`. */
+const INITIALIZED_TIMEOUT_MS = 10_000;
 
 export interface RecovererDeps {
   replicaId: string;
   store: SessionStore;
   upstream: Upstream;
   events: ProxyEvents;
+  /** Watches the replayed initialize while it waits on a pod (so a pod that stops answering is passed over). */
+  watchInitialize?: (sessionId: string) => InitializeWatch;
 }
 
 /**
@@ -44,19 +50,19 @@ export class Recoverer {
 
   /**
    * Resolves with the record to replay on: a new generation, with a new pod and backend
-   * session. `rawHeaders` are the failed request's (auth and the like go along).
+   * session. `rawHeaders` and `query` are the failed request's (auth and the like go along).
    */
-  recover(record: SessionRecord, rawHeaders: readonly string[], cause: RecoveryCause): Promise<SessionRecord> {
+  recover(record: SessionRecord, rawHeaders: readonly string[], query: string, cause: RecoveryCause): Promise<SessionRecord> {
     const key = `${record.clientSessionId}:${record.generation}`;
     let attempt = this.running.get(key);
     if (!attempt) {
-      attempt = this.run(record, rawHeaders, cause).finally(() => this.running.delete(key));
+      attempt = this.run(record, rawHeaders, query, cause).finally(() => this.running.delete(key));
       this.running.set(key, attempt);
     }
     return attempt;
   }
 
-  private async run(record: SessionRecord, rawHeaders: readonly string[], cause: RecoveryCause): Promise<SessionRecord> {
+  private async run(record: SessionRecord, rawHeaders: readonly string[], query: string, cause: RecoveryCause): Promise<SessionRecord> {
     const { store, events, replicaId } = this.deps;
     const id = record.clientSessionId;
     const fromPod = podOf(record.target);
@@ -77,35 +83,38 @@ export class Recoverer {
       const deadline = Date.now() + RECOVERY_LOCK_MS + 1000;
       for (;;) {
         const claim = await store.claimRecovery(id, record.generation, this.owner);
-        if (claim.kind === 'missing') throw new SessionGoneError(`session ${id} is gone`);
+        if (claim.kind === 'missing') throw new SessionGoneError(`session ${sessionTag(id)} is gone`);
         if (claim.kind === 'moved') return done(claim.record, true);
-        if (claim.kind === 'won') return await this.reinitialize(record, rawHeaders, done);
+        if (claim.kind === 'won') {
+          const result = await this.reinitialize(record, rawHeaders, query);
+          if (result) return done(result.record, result.reused);
+          continue; // our lock expired before the commit: claim again
+        }
         // busy: another replica is re-initializing; wait for its record
         if (Date.now() > deadline) throw new RecoveryFailedError('timed out waiting for another replica to re-initialize the session');
         await sleep(POLL_MS);
         const current = await store.get(id);
-        if (!current) throw new SessionGoneError(`session ${id} is gone`);
+        if (!current) throw new SessionGoneError(`session ${sessionTag(id)} is gone`);
         if (current.generation > record.generation) return done(current, true);
       }
     } catch (error) {
       if (events.wants('recovery.failed')) {
         events.emit('recovery.failed', {
-          at: Date.now(), replicaId, sessionId: id, fromPod, cause, reason: error instanceof Error ? error.message : String(error),
+          at: Date.now(), replicaId, sessionId: id, fromPod, cause, reason: messageOf(error),
         });
       }
       throw error;
     }
   }
 
+  /** Re-initializes under the lock and commits; null when the lock was lost before the commit. */
   private async reinitialize(
-    record: SessionRecord,
-    rawHeaders: readonly string[],
-    done: (next: SessionRecord, reused: boolean) => SessionRecord,
-  ): Promise<SessionRecord> {
+    record: SessionRecord, rawHeaders: readonly string[], query: string,
+  ): Promise<{ record: SessionRecord; reused: boolean } | null> {
     const { store, upstream, replicaId } = this.deps;
     let fresh: { backendSessionId: string; podUrl: string };
     try {
-      fresh = await this.handshake(record, rawHeaders);
+      fresh = await this.handshake(record, rawHeaders, query);
     } catch (error) {
       await store.releaseRecovery(record.clientSessionId, this.owner);
       throw error;
@@ -120,43 +129,49 @@ export class Recoverer {
       lastReplicaId: replicaId,
     };
     const commit = await store.commitRecovery(next, this.owner);
-    if (commit.kind === 'ok') return done(next, false);
-    // Our lock expired and someone else won: their session stands, ours is an orphan.
+    if (commit.kind === 'ok') return { record: next, reused: false };
+    // Our lock expired (someone else may be re-initializing, or have won): ours is an orphan.
     void this.discard(fresh.podUrl, fresh.backendSessionId);
-    if (commit.kind === 'missing') throw new SessionGoneError(`session ${record.clientSessionId} is gone`);
-    return done(commit.record, true);
+    if (commit.kind === 'missing') throw new SessionGoneError(`session ${sessionTag(record.clientSessionId)} is gone`);
+    return commit.kind === 'moved' ? { record: commit.record, reused: true } : null;
   }
 
   /** initialize through the service, then `notifications/initialized` to the pod it reached. */
-  private async handshake(record: SessionRecord, rawHeaders: readonly string[]): Promise<{ backendSessionId: string; podUrl: string }> {
-    const { upstream } = this.deps;
+  private async handshake(
+    record: SessionRecord, rawHeaders: readonly string[], query: string,
+  ): Promise<{ backendSessionId: string; podUrl: string }> {
+    const { upstream, store, watchInitialize } = this.deps;
+    const initializeBody = await store.initializeBody(record.clientSessionId);
+    if (initializeBody === undefined) throw new SessionGoneError(`session ${sessionTag(record.clientSessionId)} has no stored initialize left to replay`);
     const headers = upstreamHeaders(rawHeaders, null, {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
     });
-    const { response, pod } = await upstream.initialize(withoutHeader(headers, 'last-event-id'), Buffer.from(record.initializeBody));
-    const text = await response.body.text();
-    const backendSessionId = response.headers['mcp-session-id'];
-    if (response.statusCode >= 300 || typeof backendSessionId !== 'string') {
-      throw new RecoveryFailedError(`pod ${pod} answered the replayed initialize with HTTP ${response.statusCode}${typeof backendSessionId === 'string' ? '' : ' and no session id'}`);
+    const answer = await upstream.initialize(
+      withoutHeader(headers, 'last-event-id'), Buffer.from(initializeBody), query, watchInitialize?.(record.clientSessionId),
+    );
+    answer.rest?.destroy();
+    const backendSessionId = answer.headers['mcp-session-id'];
+    if (answer.statusCode >= 300 || typeof backendSessionId !== 'string') {
+      throw new RecoveryFailedError(`pod ${answer.pod} answered the replayed initialize with HTTP ${answer.statusCode}${typeof backendSessionId === 'string' ? '' : ' and no session id'}`);
     }
-    const podUrl = `http://${pod}${upstream.service.path}`;
-    const version = /"protocolVersion"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? record.protocolVersion;
+    const podUrl = `http://${answer.pod}${upstream.service.path}`;
+    const protocolVersion = /"protocolVersion"\s*:\s*"([^"]+)"/.exec(answer.head.toString('utf8'))?.[1] ?? record.protocolVersion;
     const notify = await upstream.toPod(
-      podUrl, 'POST',
-      upstreamHeaders(headers, backendSessionId, version ? { 'mcp-protocol-version': version } : undefined),
-      INITIALIZED,
+      podUrl + query, 'POST',
+      upstreamHeaders(headers, backendSessionId, protocolVersion ? { 'mcp-protocol-version': protocolVersion } : undefined),
+      INITIALIZED, INITIALIZED_TIMEOUT_MS,
     );
     await notify.body.dump();
     if (notify.statusCode >= 300) {
-      throw new RecoveryFailedError(`pod ${pod} answered notifications/initialized with HTTP ${notify.statusCode}`);
+      throw new RecoveryFailedError(`pod ${answer.pod} answered notifications/initialized with HTTP ${notify.statusCode}`);
     }
     return { backendSessionId, podUrl };
   }
 
   private async discard(podUrl: string, backendSessionId: string): Promise<void> {
     try {
-      const response = await this.deps.upstream.toPod(podUrl, 'DELETE', ['mcp-session-id', backendSessionId], null);
+      const response = await this.deps.upstream.toPod(podUrl, 'DELETE', ['mcp-session-id', backendSessionId], null, INITIALIZED_TIMEOUT_MS);
       await response.body.dump();
     } catch {
       // best effort: the pod's own session timeout cleans up
@@ -170,12 +185,4 @@ export function podOf(target: string): string {
   const start = target.indexOf('//') + 2;
   const end = target.indexOf('/', start);
   return target.slice(start, end === -1 ? undefined : end);
-}
-
-function withoutHeader(headers: string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    if ((headers[i] as string).toLowerCase() !== name) out.push(headers[i] as string, headers[i + 1] as string);
-  }
-  return out;
 }

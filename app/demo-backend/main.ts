@@ -14,6 +14,7 @@ const command = new Command('pinlab-demo-backend')
   .addOption(new Option('--pod <name>', 'this pod\'s name').env('POD_NAME').default('pod'))
   .addOption(new Option('--path <path>', 'MCP path').env('MCP_PATH').default('/mcp'))
   .addOption(new Option('--session-lost <style>', 'how an unknown session id is answered').env('SESSION_LOST').choices(['404', '400', '32001']).default('404'))
+  .addOption(new Option('--json-response', 'answer with one JSON body instead of an SSE stream').default(false))
   .exitOverride();
 
 try {
@@ -21,8 +22,8 @@ try {
 } catch {
   process.exit(2);
 }
-const opts = command.opts<{ port: number; host: string; pod: string; path: string; sessionLost: SessionLostStyle }>();
-const { server } = createDemoBackend({ pod: opts.pod, path: opts.path, sessionLost: opts.sessionLost });
+const opts = command.opts<{ port: number; host: string; pod: string; path: string; sessionLost: SessionLostStyle; jsonResponse: boolean }>();
+const { server } = createDemoBackend({ pod: opts.pod, path: opts.path, sessionLost: opts.sessionLost, jsonResponse: Boolean(opts.jsonResponse) });
 server.on('error', (error) => {
   process.stderr.write(`pinlab-demo-backend: ${error.message}\n`);
   process.exit(1);

@@ -17,6 +17,8 @@ export interface DemoBackendOptions {
   pod: string;
   path?: string;
   sessionLost?: SessionLostStyle;
+  /** Answer requests with one JSON body instead of an SSE stream (the SDK's `enableJsonResponse`). */
+  jsonResponse?: boolean;
 }
 
 export interface DemoBackendStats {
@@ -24,7 +26,12 @@ export interface DemoBackendStats {
   sessions: number;
   /** initialize requests that opened a session here. */
   initializes: number;
+  /** HTTP requests, health probes (OPTIONS) left out. */
   requests: number;
+  /** OPTIONS requests: what proxies' health probes send. */
+  probes: number;
+  /** The last request on the MCP path (probes left out), as it arrived: for tests of what a proxy passes on. */
+  last: { method: string; url: string; headers: Record<string, string | string[] | undefined> } | null;
 }
 
 const MAX_BODY = 4 * 1024 * 1024;
@@ -37,7 +44,11 @@ export function createDemoBackend(options: DemoBackendOptions): { server: Server
   const latches = new Latches();
   let initializes = 0;
   let requests = 0;
-  const stats = (): DemoBackendStats => ({ pod: options.pod, sessions: transports.size, initializes, requests });
+  let probes = 0;
+  let last: DemoBackendStats['last'] = null;
+  /** Requests whose connection is to be dropped unanswered (POST /chaos/reset-next): a reset after the request was written. */
+  let resetNext = 0;
+  const stats = (): DemoBackendStats => ({ pod: options.pod, sessions: transports.size, initializes, requests, probes, last });
 
   async function mcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const sessionId = req.headers['mcp-session-id'];
@@ -63,6 +74,7 @@ export function createDemoBackend(options: DemoBackendOptions): { server: Server
       let id: string | null = null;
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: options.jsonResponse ?? false,
         onsessioninitialized: (sid) => {
           id = sid;
           transports.set(sid, transport);
@@ -84,16 +96,27 @@ export function createDemoBackend(options: DemoBackendOptions): { server: Server
   }
 
   const server = createServer((req, res) => {
-    requests++;
+    if (req.method === 'OPTIONS') probes++;
+    else requests++;
     res.setHeader('x-pinlab-pod', options.pod);
     const url = new URL(req.url ?? '/', 'http://pod');
-    if (url.pathname === path) {
+    if (url.pathname === path && req.method !== 'OPTIONS') {
+      const { authorization: _a, cookie: _c, ...headers } = req.headers; // credentials are no test's business
+      last = { method: req.method ?? 'GET', url: req.url ?? '/', headers };
+    }
+    if (url.pathname === path && req.method === 'POST' && resetNext > 0) {
+      resetNext--;
+      req.socket.destroy();
+    } else if (url.pathname === path) {
       mcp(req, res).catch((error: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: (error as Error).message }, id: null }));
       });
     } else if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats()));
+    } else if (url.pathname === '/chaos/reset-next' && req.method === 'POST') {
+      resetNext++;
+      res.writeHead(204).end();
     } else if (url.pathname.startsWith('/latch/') && req.method === 'POST') {
       latches.open(url.pathname.slice('/latch/'.length));
       res.writeHead(204).end();

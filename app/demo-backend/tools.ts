@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Latches } from './latches.ts';
 
@@ -22,6 +23,7 @@ export function createDemoMcpServer(ctx: ToolContext): McpServer {
   server.registerTool('whoami', {
     description: 'Which pod served this call, and the backend session it belongs to.',
     inputSchema: {},
+    annotations: { readOnlyHint: true },
   }, async () => json({ pod: ctx.pod, session: ctx.sessionId() }));
 
   server.registerTool('counter', {
@@ -32,6 +34,7 @@ export function createDemoMcpServer(ctx: ToolContext): McpServer {
   server.registerTool('echo', {
     description: 'Returns its text.',
     inputSchema: { text: z.string().max(65536) },
+    annotations: { readOnlyHint: true },
   }, async ({ text }) => ({ content: [{ type: 'text' as const, text }] }));
 
   server.registerTool('slow', {
@@ -41,6 +44,7 @@ export function createDemoMcpServer(ctx: ToolContext): McpServer {
       delayMs: z.number().int().min(0).max(10_000).default(200),
       waitFor: z.string().regex(/^[\w-]{1,64}$/).optional(),
     },
+    annotations: { readOnlyHint: true },
   }, async ({ steps, delayMs, waitFor }, extra) => {
     const token = extra._meta?.progressToken;
     for (let step = 1; step <= steps; step++) {
@@ -54,6 +58,14 @@ export function createDemoMcpServer(ctx: ToolContext): McpServer {
       if (step < steps) await sleep(delayMs);
     }
     return json({ steps, pod: ctx.pod });
+  });
+
+  // A read that times out upstream: what the SDK answers as JSON-RPC -32001, on a session that
+  // is alive and well (a proxy must not take it for a lost session).
+  server.registerResource('upstream-timeout', 'pinlab://upstream-timeout', {
+    description: 'Always fails with JSON-RPC -32001 "Request timed out".',
+  }, async () => {
+    throw new McpError(ErrorCode.RequestTimeout, 'Request timed out');
   });
 
   return server;

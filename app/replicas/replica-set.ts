@@ -1,4 +1,4 @@
-import { ProxyEvents, startProxy, type ProxyConfig, type ProxyEvent, type RunningProxy } from '../../proxy-core/index.ts';
+import { DEFAULTS, ProxyEvents, startProxy, type ProxyConfig, type ProxyEvent, type RunningProxy } from '../../proxy-core/index.ts';
 import { freePort } from '../net/free-port.ts';
 
 export type ReplicaState = 'running' | 'restarting' | 'down';
@@ -12,8 +12,11 @@ export interface ReplicaInfo {
   generation: number;
 }
 
+/** The proxy's tuning that the lab may leave to proxy-core's defaults: health probes, replay, limits, metrics. */
+type Tuning = 'maxInitialize' | 'healthIntervalMs' | 'healthTimeoutMs' | 'unhealthyAfter' | 'replayInFlight' | 'upstreamTimeoutMs' | 'metricsPort';
+
 /** What every replica shares; per-replica id and port are the set's business. */
-export type ReplicaTemplate = Omit<ProxyConfig, 'port' | 'host' | 'replicaId' | 'logFormat'>;
+export type ReplicaTemplate = Omit<ProxyConfig, 'port' | 'host' | 'replicaId' | 'logFormat' | Tuning> & Partial<Pick<ProxyConfig, Tuning>>;
 
 interface Replica {
   info: ReplicaInfo;
@@ -127,7 +130,7 @@ export class ReplicaSet {
     const events = new ProxyEvents();
     replica.unsubscribe = events.onAny(this.onEvent);
     replica.running = await startProxy(
-      { ...this.template, port: replica.info.port, host: '127.0.0.1', replicaId: replica.info.id, logFormat: 'text' },
+      { ...DEFAULTS, ...this.template, port: replica.info.port, host: '127.0.0.1', replicaId: replica.info.id, logFormat: 'text' },
       (level, message) => level !== 'info' && this.log(`${replica.info.id}: ${message}`),
       events,
     );

@@ -21,7 +21,8 @@ describe('pinlab-proxy command line', () => {
     const { code, stdout } = cli(['--help']);
     expect(code).toBe(0);
     for (const flag of ['--port', '--host', '--backend', '--store', '--redis-url', '--key-prefix', '--session-ttl', '--pinning', '--recovery',
-      '--replica-id', '--unknown-session-status', '--max-body', '--store-required', '--log-format']) {
+      '--replica-id', '--unknown-session-status', '--max-body', '--store-required', '--log-format', '--max-initialize', '--health-interval',
+      '--health-timeout', '--unhealthy-after', '--replay-in-flight', '--upstream-timeout', '--metrics-port']) {
       expect(stdout).toContain(flag);
     }
   });
@@ -35,6 +36,11 @@ describe('pinlab-proxy command line', () => {
     [['--backend', 'http://127.0.0.1:1/mcp', '--recovery', 'maybe'], /--recovery.*expected on or off/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--key-prefix', 'a b'], /--key-prefix/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--bogus'], /unknown option '--bogus'/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--health-interval', 'soon'], /--health-interval.*expected seconds \(e\.g\. 1 or 0\.5\), got "soon"/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--health-timeout', '0'], /--health-timeout.*expected seconds from 0\.01/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--unhealthy-after', '0'], /--unhealthy-after.*from 1 to 100/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--replay-in-flight', 'some'], /--replay-in-flight.*Allowed choices are safe, all, none/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--metrics-port', '70000'], /--metrics-port.*expected a port from 0 to 65535/],
   ])('bad flags %j: one line naming the flag, exit 2', (args, message) => {
     const { code, stderr } = cli(args);
     expect(code).toBe(2);

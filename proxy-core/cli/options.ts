@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, type ProxyConfig } from '../config.ts';
+import { REPLAY_POLICIES } from '../replay-safety.ts';
 import { parseBackendUrl } from '../upstream/service.ts';
+import { onOffArgument, onOffWord } from './on-off.ts';
 
 function integer(min: number, max: number, what: string) {
   return (value: string): number => {
@@ -9,6 +11,16 @@ function integer(min: number, max: number, what: string) {
     const n = Number(value);
     if (n < min || n > max) throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}, got ${n}`);
     return n;
+  };
+}
+
+/** Seconds as given (decimals allowed), returned as milliseconds. */
+function seconds(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new InvalidArgumentError(`expected seconds (e.g. 1 or 0.5), got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected seconds from ${min} to ${max}, got ${n}`);
+    return Math.round(n * 1000);
   };
 }
 
@@ -22,12 +34,6 @@ function backendList(value: string, previous: string[] | undefined): string[] {
     }
   }
   return [...(previous ?? []), ...urls];
-}
-
-function onOff(value: string): boolean {
-  if (value === 'on' || value === 'true') return true;
-  if (value === 'off' || value === 'false') return false;
-  throw new InvalidArgumentError(`expected on or off, got "${value}"`);
 }
 
 function keyPrefix(value: string): string {
@@ -47,12 +53,21 @@ export function proxyCommand(): Command {
     .addOption(new Option('--key-prefix <prefix>', 'prefix of every Redis key').env('PINLAB_KEY_PREFIX').argParser(keyPrefix).default(DEFAULTS.keyPrefix))
     .addOption(new Option('--session-ttl <seconds>', 'session record TTL, refreshed on each use; 0 = none').env('PINLAB_SESSION_TTL').argParser(integer(0, 31_536_000, 'seconds')).default(DEFAULTS.sessionTtl))
     .addOption(new Option('--pinning <kind>', 'pin sessions to the pod reached, or to the service address (reproduces the historical bug)').env('PINLAB_PINNING').choices(['pod', 'service']).default(DEFAULTS.pinning))
-    .addOption(new Option('--recovery <on|off>', 're-initialize sessions whose pod is lost').env('PINLAB_RECOVERY').argParser(onOff).default(DEFAULTS.recovery, 'on'))
+    .addOption(new Option('--recovery <on|off>', 're-initialize sessions whose pod is lost').env('PINLAB_RECOVERY').argParser(onOffArgument).default(DEFAULTS.recovery, onOffWord(DEFAULTS.recovery)))
     .addOption(new Option('--replica-id <name>', 'this replica\'s name in events, logs and metrics').env('PINLAB_REPLICA_ID').default(hostname()))
     .addOption(new Option('--unknown-session-status <status>', 'status for an unknown session id (404 per the MCP spec; 400 as ToolHive)').env('PINLAB_UNKNOWN_SESSION_STATUS').choices(['404', '400']).default(String(DEFAULTS.unknownSessionStatus)))
     .addOption(new Option('--max-body <bytes>', 'largest request body buffered for replay; larger gets 413').env('PINLAB_MAX_BODY').argParser(integer(1, 1024 ** 3, 'a byte count')).default(DEFAULTS.maxBody))
-    .addOption(new Option('--store-required', 'exit (code 2) instead of falling back to memory when Redis is unreachable at start').env('PINLAB_STORE_REQUIRED').default(false))
-    .addOption(new Option('--log-format <format>', 'log lines as text or JSON').env('PINLAB_LOG_FORMAT').choices(['text', 'json']).default(DEFAULTS.logFormat));
+    // A value is optional so that PINLAB_STORE_REQUIRED=off (or false, 0) means off: commander
+    // takes any value of a plain boolean flag's variable as on.
+    .addOption(new Option('--store-required [on|off]', 'exit (code 2) instead of falling back to memory when Redis is unreachable at start').env('PINLAB_STORE_REQUIRED').argParser(onOffArgument).default(DEFAULTS.storeRequired, onOffWord(DEFAULTS.storeRequired)))
+    .addOption(new Option('--log-format <format>', 'log lines as text or JSON').env('PINLAB_LOG_FORMAT').choices(['text', 'json']).default(DEFAULTS.logFormat))
+    .addOption(new Option('--max-initialize <bytes>', 'largest initialize request stored for replay; larger gets 413').env('PINLAB_MAX_INITIALIZE').argParser(integer(1, 16 * 1024 * 1024, 'a byte count')).default(DEFAULTS.maxInitialize))
+    .addOption(new Option('--health-interval <seconds>', 'seconds between health probes of each pod (OPTIONS on the MCP path: any HTTP answer passes); 0 = no probes').env('PINLAB_HEALTH_INTERVAL').argParser(seconds(0, 3600)).default(DEFAULTS.healthIntervalMs, String(DEFAULTS.healthIntervalMs / 1000)))
+    .addOption(new Option('--health-timeout <seconds>', 'a probe not answered within this many seconds failed').env('PINLAB_HEALTH_TIMEOUT').argParser(seconds(0.01, 3600)).default(DEFAULTS.healthTimeoutMs, String(DEFAULTS.healthTimeoutMs / 1000)))
+    .addOption(new Option('--unhealthy-after <probes>', 'failed probes in a row that make a pod unhealthy (one answered probe makes it healthy again)').env('PINLAB_UNHEALTHY_AFTER').argParser(integer(1, 100, 'a probe count')).default(DEFAULTS.unhealthyAfter))
+    .addOption(new Option('--replay-in-flight <policy>', 'calls under way on a pod that stops answering: replay reads and read-only/idempotent tools (safe), everything (all), or nothing (none); the rest are answered "may or may not have run"').env('PINLAB_REPLAY_IN_FLIGHT').choices(REPLAY_POLICIES).default(DEFAULTS.replayInFlight))
+    .addOption(new Option('--upstream-timeout <seconds>', 'end a call (not a GET stream) still unanswered after this many seconds, as "may or may not have run"; 0 = never').env('PINLAB_UPSTREAM_TIMEOUT').argParser(seconds(0, 86_400)).default(DEFAULTS.upstreamTimeoutMs, '0'))
+    .addOption(new Option('--metrics-port <port>', 'serve /metrics (and /healthz) on this port instead of the MCP port').env('PINLAB_METRICS_PORT').argParser(integer(0, 65535, 'a port')));
 }
 
 /** Turns parsed options into the typed config. */
@@ -72,5 +87,12 @@ export function toConfig(options: Record<string, unknown>): ProxyConfig {
     maxBody: options.maxBody as number,
     storeRequired: Boolean(options.storeRequired),
     logFormat: options.logFormat as ProxyConfig['logFormat'],
+    maxInitialize: options.maxInitialize as number,
+    healthIntervalMs: options.healthInterval as number,
+    healthTimeoutMs: options.healthTimeout as number,
+    unhealthyAfter: options.unhealthyAfter as number,
+    replayInFlight: options.replayInFlight as ProxyConfig['replayInFlight'],
+    upstreamTimeoutMs: options.upstreamTimeout as number,
+    metricsPort: (options.metricsPort as number | undefined) ?? null,
   };
 }

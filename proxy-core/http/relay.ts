@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { sessionLostSignal, type SessionLostSignal } from '../jsonrpc.ts';
-import { downstreamHeaders } from './headers.ts';
+import { CallCutError } from '../inflight.ts';
+import { messagesOf, sessionLostSignal, type SessionLostSignal } from '../jsonrpc.ts';
+import { downstreamHeaders, type SessionIdRewrite } from './headers.ts';
 
 /** How a relayed request ended, as far as the proxy must know. */
 export type RelayOutcome =
@@ -10,10 +11,25 @@ export type RelayOutcome =
   /** The pod said it lost the session; nothing was sent to the client. */
   | { kind: 'lost'; signal: SessionLostSignal };
 
+/** Sees an answer's body as it streams by, without holding it back. */
+export interface BodyTap {
+  start(status: number, headers: IncomingHttpHeaders): void;
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
+/** The client went away before its answer was complete. */
+export class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+  constructor() {
+    super('the client closed the connection');
+  }
+}
+
 export interface RelayOptions {
   res: ServerResponse;
-  /** The id every `Mcp-Session-Id` in the answer becomes; null leaves the header as the pod sent it. */
-  clientSessionId: string | null;
+  /** What any `Mcp-Session-Id` in the answer becomes (see `SessionIdRewrite`). */
+  clientSessionId: SessionIdRewrite;
   /** How many bytes of an answer to read before relaying it (0: stream at once). */
   inspect: ((status: number, headers: IncomingHttpHeaders) => number) | null;
   /** Called when the answer's head is written to the client. */
@@ -23,16 +39,40 @@ export interface RelayOptions {
    * quiet for long, and the client counts it open only once the head has arrived.
    */
   flushHead: boolean;
+  /** Sees the answer's body (the proxy learns tool hints from tools/list answers so). */
+  tap?: BodyTap | null;
+  /**
+   * The client's answer is already under way as an SSE stream (a replay after the first pod
+   * stopped mid-answer): this answer is written into it as events, under no new head.
+   */
+  continueStream?: boolean;
+  /**
+   * The proxy cut the answer (a `CallCutError`) after its head went to the client: the callback
+   * finishes the client's response (`sse`: it is an event stream). Without it the client's
+   * response is destroyed, as when the pod dies mid-answer.
+   */
+  onCutAfterHead?: (error: Error, sse: boolean) => void;
+  /** Called once when the exchange with the pod is over, however it ended. */
+  onSettled?: () => void;
 }
+
+/** The most of a JSON answer held to be re-framed as events in a continued stream. */
+const CONTINUE_LIMIT = 16 * 1024 * 1024;
 
 /**
  * An undici dispatch handler that writes the pod's answer straight into the client's
  * response: chunk by chunk, with backpressure both ways, no intermediate stream. When asked
  * to inspect, it holds a small answer back whole to tell "session lost" from a real answer.
- * The promise rejects only when the pod gave no answer at all (the caller may recover).
+ * The promise rejects only when the pod gave no answer at all (the caller may recover), or
+ * when `interrupt` ended the exchange before the answer's head reached the client.
  */
 export class RelayHandler implements Dispatcher.DispatchHandler {
   readonly done: Promise<RelayOutcome>;
+  /**
+   * The request reached a connected socket and undici began writing it: a failure from now on
+   * may come after the pod read it (a reset is then no proof the pod is gone).
+   */
+  requestStarted = false;
   private resolve!: (outcome: RelayOutcome) => void;
   private reject!: (error: Error) => void;
   private readonly options: RelayOptions;
@@ -43,6 +83,11 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   private held: Buffer[] = [];
   private heldSize = 0;
   private limit = 0;
+  /** The answer is an event stream. */
+  private sse = false;
+  /** Continuing a stream with a JSON answer: held whole, then written as events. */
+  private reframe = false;
+  private cutReason: Error | null = null;
 
   constructor(options: RelayOptions) {
     this.options = options;
@@ -50,25 +95,55 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.resolve = resolve;
       this.reject = reject;
     });
+    options.res.once('close', this.onClientClose);
+    // Gone already (while the proxy read the store or waited on a recovery): nothing to relay.
+    if (options.res.destroyed) queueMicrotask(this.onClientClose);
+  }
+
+  /**
+   * Ends the exchange now. Before the answer's head reached the client, `done` rejects with
+   * `error`; after it, `onCutAfterHead` finishes the client's response.
+   */
+  interrupt(error: Error): void {
+    if (this.state === 'ended') return;
+    this.cutReason = error;
+    if (this.controller) this.controller.abort(error); // undici answers with onResponseError(error)
+    else this.fail(error); // not on a socket yet: undici's later callbacks find the exchange ended
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    this.options.res.once('close', this.onClientClose);
+    this.requestStarted = true;
+    if (this.state === 'ended') controller.abort(this.cutReason ?? new ClientGoneError());
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    if (this.state === 'ended') return;
     this.status = status;
     this.headers = headers;
+    this.sse = String(headers['content-type'] ?? '').startsWith('text/event-stream');
+    this.options.tap?.start(status, headers);
+    if (this.options.continueStream) {
+      this.reframe = !this.sse;
+      this.state = 'streaming';
+      this.headed();
+      return;
+    }
     this.limit = this.options.inspect?.(status, headers) ?? 0;
     if (this.limit > 0) this.state = 'holding';
     else this.startStreaming();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.state === 'holding') {
+    if (this.state === 'ended') return;
+    this.options.tap?.data(chunk);
+    if (this.state === 'holding' || this.reframe) {
       this.held.push(chunk);
       this.heldSize += chunk.length;
+      if (this.reframe) {
+        if (this.heldSize > CONTINUE_LIMIT) controller.abort(new Error('answer too large to continue a stream with'));
+        return;
+      }
       if (this.heldSize <= this.limit) return;
       // Too large to be a "session lost" answer: relay what was held and stream the rest.
       this.startStreaming();
@@ -82,7 +157,9 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    const { res } = this.options;
+    if (this.state === 'ended') return;
+    const { res, tap } = this.options;
+    tap?.end();
     if (this.state === 'holding') {
       const body = Buffer.concat(this.held, this.heldSize);
       const signal = sessionLostSignal(this.status, body.toString('utf8'));
@@ -93,6 +170,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       }
       this.startStreaming();
       res.end(body);
+    } else if (this.reframe) {
+      res.end(asEvents(Buffer.concat(this.held, this.heldSize)));
     } else {
       res.end();
     }
@@ -100,28 +179,49 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    const state = this.state;
+    if (this.state !== 'streaming') {
+      this.fail(error);
+      return;
+    }
     this.finish();
-    if (state === 'streaming') this.options.res.destroy(error); // the client's stream ends with the pod's
-    else this.reject(error);
+    const cut = error instanceof CallCutError ? this.options.onCutAfterHead : undefined;
+    if (cut) cut(error, this.sse);
+    else this.options.res.destroy(error); // the client's stream ends with the pod's
+  }
+
+  private fail(error: Error): void {
+    if (this.state === 'ended') return;
+    this.finish();
+    this.reject(error);
   }
 
   private startStreaming(): void {
-    const { res, clientSessionId, onHead } = this.options;
+    const { res, clientSessionId } = this.options;
     this.state = 'streaming';
     res.writeHead(this.status, downstreamHeaders(this.headers, clientSessionId));
     if (this.options.flushHead) res.flushHeaders();
-    onHead?.(this.status);
+    this.headed();
+  }
+
+  private headed(): void {
+    this.options.onHead?.(this.status);
     this.resolve({ kind: 'relayed', status: this.status });
   }
 
   private finish(): void {
     this.state = 'ended';
+    this.held = [];
     this.options.res.off('close', this.onClientClose);
+    this.options.onSettled?.();
   }
 
   /** The client went away: stop the pod's answer (an SSE stream would otherwise run on). */
   private readonly onClientClose = (): void => {
-    if (this.state !== 'ended') this.controller?.abort(new Error('the client closed the connection'));
+    this.interrupt(new ClientGoneError());
   };
+}
+
+/** One SSE event per JSON-RPC message of a JSON answer; nothing for a body that is not JSON-RPC. */
+export function asEvents(body: Buffer | string): string {
+  return (messagesOf(body) ?? []).map((message) => `event: message\ndata: ${JSON.stringify(message)}\n\n`).join('');
 }

@@ -1,37 +1,29 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { McpProxy } from '../proxy.ts';
 
 export interface ProxyServerOptions {
   /** The MCP path clients use (default `/mcp`). */
   path?: string;
+  /** Served at `GET /metrics` on this server; leave it out when a metrics server of its own serves them. */
   metrics?: ProxyMetrics;
 }
 
-/** The proxy's HTTP front: the MCP path, `GET /healthz`, `GET /metrics`. */
+/** The proxy's HTTP front: the MCP path, `GET /healthz`, and `GET /metrics` when given metrics. */
 export function createProxyServer(proxy: McpProxy, options: ProxyServerOptions = {}): Server {
   const path = options.path ?? '/mcp';
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const pathname = q === -1 ? url : url.slice(0, q);
-    if (pathname === path) {
-      void proxy.handle(req, res);
-    } else if (pathname === '/healthz' && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', replica: proxy.replicaId, store: proxy.store.kind }));
-    } else if (pathname === '/metrics' && req.method === 'GET' && options.metrics) {
-      const { registry } = options.metrics;
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(error.message),
-      );
-    } else {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: `no route for ${req.method} ${pathname}; MCP is served on ${path}` }));
-    }
+  return createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const pathname = pathOf(req);
+    if (pathname === path) void proxy.handle(req, res);
+    else if (!serveOps(proxy, options.metrics, pathname, req, res)) notFound(req, res, `MCP is served on ${path}`);
   });
-  return server;
+}
+
+/** `/metrics` and `/healthz` on a port apart from the MCP port (`--metrics-port`), so that one can be exposed without the other. */
+export function createMetricsServer(proxy: McpProxy, metrics: ProxyMetrics): Server {
+  return createServer((req, res) => {
+    if (!serveOps(proxy, metrics, pathOf(req), req, res)) notFound(req, res, 'this port serves /metrics and /healthz');
+  });
 }
 
 /** Stops accepting and cuts every open connection (SSE streams included), as a crash would. */
@@ -40,4 +32,33 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+function serveOps(proxy: McpProxy, metrics: ProxyMetrics | undefined, pathname: string, req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'GET') return false;
+  if (pathname === '/healthz') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'ok', replica: proxy.replicaId, store: proxy.store.kind }));
+    return true;
+  }
+  if (pathname === '/metrics' && metrics) {
+    const { registry } = metrics;
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(error.message),
+    );
+    return true;
+  }
+  return false;
+}
+
+function notFound(req: IncomingMessage, res: ServerResponse, hint: string): void {
+  res.writeHead(404, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: `no route for ${req.method} ${pathOf(req)}; ${hint}` }));
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }

@@ -1,9 +1,12 @@
-/** What a session record remembers as its target (DESIGN.md, "pinning"). */
-export type PinningKind = 'pod' | 'service';
+/** What a session record remembers as its target (DESIGN.md, "pinning"); the lab's switch offers these. */
+export const PINNING_KINDS = ['pod', 'service'] as const;
+export type PinningKind = (typeof PINNING_KINDS)[number];
 
 /**
- * One client session, stored as JSON under `<prefix>session:<clientSessionId>`.
- * Every replica can route the session from this record alone.
+ * One client session, stored as JSON under `<prefix>session:<clientSessionId>`: small, read
+ * by every follow-up. Every replica can route the session from this record alone. The
+ * initialize body, replayed by recovery, is kept apart under `<prefix>init:<clientSessionId>`
+ * and read only by recovery.
  */
 export interface SessionRecord {
   /** The `Mcp-Session-Id` the client sees, minted by the proxy. */
@@ -13,8 +16,6 @@ export interface SessionRecord {
   /** Where follow-ups go: the pod's URL (`pod` pinning) or the service URL (`service` pinning). */
   target: string;
   pinning: PinningKind;
-  /** The raw initialize request body, replayed on recovery. */
-  initializeBody: string;
   /** `params.protocolVersion` of the initialize request, when it had one. */
   protocolVersion: string | null;
   /** Epoch milliseconds. */
@@ -45,8 +46,7 @@ export function decodeRecord(raw: string): SessionRecord | undefined {
     typeof r.clientSessionId !== 'string' ||
     typeof r.backendSessionId !== 'string' ||
     typeof r.target !== 'string' ||
-    (r.pinning !== 'pod' && r.pinning !== 'service') ||
-    typeof r.initializeBody !== 'string' ||
+    !PINNING_KINDS.includes(r.pinning as PinningKind) ||
     typeof r.generation !== 'number'
   ) {
     return undefined;

@@ -3,6 +3,7 @@ import { RECOVERY_LOCK_MS, type CommitResult, type RecoveryClaim, type SessionSt
 
 interface Entry {
   record: SessionRecord;
+  initializeBody: string;
   expiresAt: number;
 }
 
@@ -26,8 +27,12 @@ export class MemoryStore implements SessionStore {
     return entry?.record;
   }
 
-  async create(record: SessionRecord): Promise<void> {
-    this.entries.set(record.clientSessionId, { record, expiresAt: this.expiry() });
+  async initializeBody(id: string): Promise<string | undefined> {
+    return this.live(id)?.initializeBody;
+  }
+
+  async create(record: SessionRecord, initializeBody: string): Promise<void> {
+    this.entries.set(record.clientSessionId, { record, initializeBody, expiresAt: this.expiry() });
   }
 
   async claimRecovery(id: string, generation: number, owner: string): Promise<RecoveryClaim> {
@@ -45,8 +50,10 @@ export class MemoryStore implements SessionStore {
     const entry = this.live(id);
     if (!entry) return { kind: 'missing' };
     if (entry.record.generation !== next.generation - 1) return { kind: 'moved', record: entry.record };
-    this.entries.set(id, { record: next, expiresAt: this.expiry() });
-    await this.releaseRecovery(id, owner);
+    const lock = this.locks.get(id);
+    if (!lock || lock.owner !== owner || lock.until <= Date.now()) return { kind: 'lost' };
+    this.entries.set(id, { record: next, initializeBody: entry.initializeBody, expiresAt: this.expiry() });
+    this.locks.delete(id);
     return { kind: 'ok' };
   }
 

@@ -35,7 +35,7 @@ export async function openStore(config: StoreConfig, hooks: ResilientStoreHooks)
       ttlSeconds: config.ttlSeconds,
       onReady: () => resilient?.reconnected(),
     });
-    resilient = new ResilientStore(redis, hooks);
+    resilient = new ResilientStore(redis, hooks, config.ttlSeconds);
     return { store: resilient, fallback: null };
   } catch (error) {
     const reason = `Redis at ${redactUrl(config.redisUrl)} is not reachable (${error instanceof Error ? error.message : String(error)})`;

@@ -28,10 +28,12 @@ const CAS = {
   won: 2,
   /** Another caller holds the recovery lock. */
   busy: 3,
+  /** Commit: the lock is no longer the caller's (it expired; another may hold it). Nothing written. */
+  lost: 4,
 } as const;
 
 // Compare-and-set scripts: Redis runs each atomically, so a recovery is claimed and
-// committed by exactly one replica per generation.
+// committed by exactly one replica per generation, and only by the lock's owner.
 const CLAIM = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {${CAS.missing}} end
@@ -45,26 +47,34 @@ const COMMIT = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {${CAS.missing}} end
 if cjson.decode(cur).generation ~= tonumber(ARGV[1]) - 1 then return {${CAS.moved}, cur} end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return {${CAS.lost}} end
 if tonumber(ARGV[4]) > 0 then
   redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
 else
   redis.call('SET', KEYS[1], ARGV[3])
 end
-if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+redis.call('DEL', KEYS[2])
 return {${CAS.won}}`;
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** Writes a record kept locally during an outage, unless the store moved past it meanwhile. */
+/**
+ * Writes a record kept locally (and its initialize, when known) unless the store moved past
+ * it meanwhile, or the session was deleted (its tombstone is there).
+ */
 const UPSERT_NEWER = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local cur = redis.call('GET', KEYS[1])
 if cur and cjson.decode(cur).generation >= tonumber(ARGV[1]) then return 0 end
 if tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
 else
   redis.call('SET', KEYS[1], ARGV[2])
+  if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4]) end
 end
 return 1`;
 
@@ -72,17 +82,35 @@ type Reply = [number, string?];
 
 interface Scripts {
   pinlabClaim(record: string, lock: string, generation: number, owner: string, lockMs: number): Promise<Reply>;
-  pinlabCommit(record: string, lock: string, generation: number, owner: string, json: string, ttl: number): Promise<Reply>;
+  pinlabCommit(record: string, lock: string, init: string, generation: number, owner: string, json: string, ttl: number, initTtl: number): Promise<Reply>;
   pinlabRelease(lock: string, owner: string): Promise<number>;
-  pinlabUpsertNewer(record: string, generation: number, json: string, ttl: number): Promise<number>;
+  pinlabUpsertNewer(record: string, tomb: string, init: string, generation: number, json: string, ttl: number, initializeBody: string, initTtl: number): Promise<number>;
 }
 
-/** Shared store: every replica reads and writes the same records in Redis. */
+/** How many sessions a replica remembers refreshing the initialize key of. */
+const MAX_REFRESHED = 50_000;
+/** A deleted session's tombstone lives this long when records have no TTL. */
+const TOMBSTONE_SECONDS_WITHOUT_TTL = 86_400;
+
+/**
+ * Shared store: every replica reads and writes the same records in Redis. Keys, all under the
+ * prefix: `session:<id>` (the record, read by every follow-up), `init:<id>` (the initialize
+ * body, read by recovery only), `recovery:<id>` (the recovery lock), `tomb:<id>` (a deleted
+ * session, so that no replica writes it back).
+ */
 export class RedisStore implements SessionStore {
   readonly kind = 'redis';
   readonly redis: Redis & Scripts;
   private readonly prefix: string;
   private readonly ttl: number;
+  /**
+   * The initialize key outlives the record by a quarter TTL: a follow-up refreshes the record
+   * with its one GETEX, and the initialize key only every quarter TTL (one EXPIRE, not awaited).
+   */
+  private readonly initTtl: number;
+  private readonly tombstoneTtl: number;
+  /** When this replica last refreshed a session's initialize key (least recent first). */
+  private readonly initRefreshed = new Map<string, number>();
   /** The connection dropped since it was last ready. */
   private lost = false;
   /** Which Redis process answered last: a new one after a restart. */
@@ -91,6 +119,8 @@ export class RedisStore implements SessionStore {
   private constructor(options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
     this.ttl = options.ttlSeconds;
+    this.initTtl = this.ttl > 0 ? this.ttl + Math.ceil(this.ttl / 4) + 5 : 0;
+    this.tombstoneTtl = this.ttl > 0 ? this.ttl : TOMBSTONE_SECONDS_WITHOUT_TTL;
     this.redis = new Redis(options.url, {
       lazyConnect: true,
       // Fail fast instead of queueing: a request must not hang while Redis is away; the
@@ -104,9 +134,9 @@ export class RedisStore implements SessionStore {
       retryStrategy: (times) => Math.min(100 * times, 1000),
     }) as Redis & Scripts;
     this.redis.defineCommand('pinlabClaim', { numberOfKeys: 2, lua: CLAIM });
-    this.redis.defineCommand('pinlabCommit', { numberOfKeys: 2, lua: COMMIT });
+    this.redis.defineCommand('pinlabCommit', { numberOfKeys: 3, lua: COMMIT });
     this.redis.defineCommand('pinlabRelease', { numberOfKeys: 1, lua: RELEASE });
-    this.redis.defineCommand('pinlabUpsertNewer', { numberOfKeys: 1, lua: UPSERT_NEWER });
+    this.redis.defineCommand('pinlabUpsertNewer', { numberOfKeys: 3, lua: UPSERT_NEWER });
     // ioredis reports connection errors here; without a listener Node would crash the process.
     this.redis.on('error', () => {});
     this.redis.on('close', () => {
@@ -133,17 +163,28 @@ export class RedisStore implements SessionStore {
     return store;
   }
 
+  /** The hot path: one GETEX (and, once a quarter TTL per session, an EXPIRE sent along, not awaited). */
   async get(id: string): Promise<SessionRecord | undefined> {
     const key = this.key(id);
     const raw = this.ttl > 0 ? await this.redis.getex(key, 'EX', this.ttl) : await this.redis.get(key);
-    return raw === null ? undefined : decodeRecord(raw);
+    if (raw === null) return undefined;
+    if (this.ttl > 0) this.refreshInitialize(id);
+    return decodeRecord(raw);
   }
 
-  async create(record: SessionRecord): Promise<void> {
-    const key = this.key(record.clientSessionId);
+  async initializeBody(id: string): Promise<string | undefined> {
+    return (await this.redis.get(this.initKey(id))) ?? undefined;
+  }
+
+  async create(record: SessionRecord, initializeBody: string): Promise<void> {
+    const id = record.clientSessionId;
     const json = encodeRecord(record);
-    if (this.ttl > 0) await this.redis.set(key, json, 'EX', this.ttl);
-    else await this.redis.set(key, json);
+    if (this.ttl > 0) {
+      this.touchedInitialize(id);
+      await Promise.all([this.redis.set(this.initKey(id), initializeBody, 'EX', this.initTtl), this.redis.set(this.key(id), json, 'EX', this.ttl)]);
+    } else {
+      await Promise.all([this.redis.set(this.initKey(id), initializeBody), this.redis.set(this.key(id), json)]);
+    }
   }
 
   async claimRecovery(id: string, generation: number, owner: string): Promise<RecoveryClaim> {
@@ -157,9 +198,10 @@ export class RedisStore implements SessionStore {
   async commitRecovery(next: SessionRecord, owner: string): Promise<CommitResult> {
     const id = next.clientSessionId;
     const [code, raw] = await this.redis.pinlabCommit(
-      this.key(id), this.lockKey(id), next.generation, owner, encodeRecord(next), this.ttl,
+      this.key(id), this.lockKey(id), this.initKey(id), next.generation, owner, encodeRecord(next), this.ttl, this.initTtl,
     );
     if (code === CAS.won) return { kind: 'ok' };
+    if (code === CAS.lost) return { kind: 'lost' };
     const record = code === CAS.moved && raw ? decodeRecord(raw) : undefined;
     return record ? { kind: 'moved', record } : { kind: 'missing' };
   }
@@ -168,13 +210,22 @@ export class RedisStore implements SessionStore {
     await this.redis.pinlabRelease(this.lockKey(id), owner);
   }
 
-  /** Writes a record that was kept locally while Redis was away, unless Redis has a newer one. */
-  async upsertNewer(record: SessionRecord): Promise<void> {
-    await this.redis.pinlabUpsertNewer(this.key(record.clientSessionId), record.generation, encodeRecord(record), this.ttl);
+  /**
+   * Writes a record kept locally while Redis was away (with its initialize, when this replica
+   * has it), unless Redis has a newer generation or a tombstone. True when written.
+   */
+  async upsertNewer(record: SessionRecord, initializeBody: string | null): Promise<boolean> {
+    const id = record.clientSessionId;
+    const written = await this.redis.pinlabUpsertNewer(
+      this.key(id), this.tombKey(id), this.initKey(id), record.generation, encodeRecord(record), this.ttl, initializeBody ?? '', this.initTtl,
+    );
+    return written === 1;
   }
 
+  /** Removes the session and leaves a tombstone, so that no replica's local copy brings it back. */
   async delete(id: string): Promise<void> {
-    await this.redis.del(this.key(id), this.lockKey(id));
+    this.initRefreshed.delete(id);
+    await this.redis.multi().del(this.key(id), this.lockKey(id), this.initKey(id)).set(this.tombKey(id), '1', 'EX', this.tombstoneTtl).exec();
   }
 
   /** Whether Redis is another process than when last asked (a restart may have lost its data). */
@@ -197,11 +248,38 @@ export class RedisStore implements SessionStore {
     this.redis.disconnect();
   }
 
+  /** Keeps the initialize key alive as long as its record: once a quarter TTL per session, best effort. */
+  private refreshInitialize(id: string): void {
+    const last = this.initRefreshed.get(id);
+    if (last !== undefined && Date.now() - last < this.ttl * 250) return;
+    this.touchedInitialize(id);
+    this.redis.expire(this.initKey(id), this.initTtl).catch(() => {
+      this.initRefreshed.delete(id); // try again on the next read
+    });
+  }
+
+  private touchedInitialize(id: string): void {
+    this.initRefreshed.delete(id);
+    this.initRefreshed.set(id, Date.now());
+    if (this.initRefreshed.size > MAX_REFRESHED) {
+      const oldest = this.initRefreshed.keys().next().value;
+      if (oldest !== undefined) this.initRefreshed.delete(oldest);
+    }
+  }
+
   private key(id: string): string {
     return `${this.prefix}session:${id}`;
   }
 
+  private initKey(id: string): string {
+    return `${this.prefix}init:${id}`;
+  }
+
   private lockKey(id: string): string {
     return `${this.prefix}recovery:${id}`;
+  }
+
+  private tombKey(id: string): string {
+    return `${this.prefix}tomb:${id}`;
   }
 }

@@ -1,4 +1,5 @@
 import type { SessionRecord } from '../session/record.ts';
+import { messageOf } from '../errors.ts';
 import type { RedisStore } from './redis.ts';
 import { StoreUnavailableError, type CommitResult, type RecoveryClaim, type SessionStore } from './store.ts';
 
@@ -9,6 +10,17 @@ export interface ResilientStoreHooks {
 
 /** How many last-read records a replica keeps for outages. */
 const MAX_COPIES = 50_000;
+/** Writes of a flush in flight at once (ioredis pipelines them). */
+const FLUSH_BATCH = 100;
+
+/** This replica's copy of a record. */
+interface Copy {
+  record: SessionRecord;
+  /** The session's initialize body, when this replica has it (it created the session, or recovered it). */
+  initializeBody: string | null;
+  /** When this replica last wrote or read the record (epoch ms). */
+  touchedAt: number;
+}
 
 /**
  * Redis with a safety net (DESIGN.md item 7). Every successful read leaves a copy in this
@@ -16,89 +28,132 @@ const MAX_COPIES = 50_000;
  * are kept and flushed when Redis answers again, and only sessions this replica never saw
  * get `StoreUnavailableError`. With Redis up, reads always go to Redis: copies never
  * serve a request that Redis could answer.
+ *
+ * A Redis that comes back empty (another process) gets back what this replica wrote or read
+ * within the records' TTL — never a session deleted meanwhile (Redis keeps its tombstone) —
+ * in batches, a failed write kept for the next attempt without stopping the rest. Reads do
+ * not wait for that flush: a read that misses a record this replica is about to write back
+ * writes that one first.
  */
 export class ResilientStore implements SessionStore {
   readonly kind = 'redis';
-  private readonly copies = new Map<string, SessionRecord>();
-  /** Writes made while Redis was away: a record to upsert, or null for a deletion. */
-  private readonly pending = new Map<string, SessionRecord | null>();
+  private readonly copies = new Map<string, Copy>();
+  /** Writes made while Redis was away: a copy to upsert, or null for a deletion. */
+  private readonly pending = new Map<string, Copy | null>();
   /** Set from the moment Redis is back until this replica has caught up with it. */
   private restoring: Promise<void> | null = null;
+  /** Whether the Redis that came back is another process: known after one round trip. */
+  private restartCheck: Promise<boolean> | null = null;
+  /** A restarted Redis is being given this replica's copies back. */
+  private writingBack = false;
   private readonly inner: RedisStore;
   private readonly hooks: ResilientStoreHooks;
+  private readonly ttlMs: number;
 
-  constructor(inner: RedisStore, hooks: ResilientStoreHooks) {
+  /** @param ttlSeconds the records' TTL (0: none): only copies touched within it are written back. */
+  constructor(inner: RedisStore, hooks: ResilientStoreHooks, ttlSeconds: number) {
     this.inner = inner;
     this.hooks = hooks;
+    this.ttlMs = ttlSeconds * 1000;
   }
 
-  /**
-   * Called by the Redis connection as soon as it is ready again. Until the store has caught
-   * up, reads wait for it: a Redis that came back empty must not answer "unknown session"
-   * for sessions this replica is about to write back.
-   */
+  /** Called by the Redis connection as soon as it is ready again: catches up in the background. */
   reconnected(): void {
-    this.restoring ??= this.inner.restarted()
+    if (this.restoring) return;
+    const check = this.inner.restarted();
+    this.restartCheck = check;
+    this.restoring = check
       .then((restarted) => this.flush(restarted))
-      .finally(() => (this.restoring = null));
+      .finally(() => {
+        this.restoring = null;
+        this.restartCheck = null;
+        this.writingBack = false;
+      });
+  }
+
+  /** Resolves once a catch-up under way (if any) is over; for tests and shutdown. */
+  async settled(): Promise<void> {
+    await this.restoring;
   }
 
   /**
-   * Writes what was kept while Redis was away. A restarted Redis may have lost everything:
-   * then every session this replica holds a copy of is written back too (unless Redis
-   * already has a newer generation).
+   * Writes what was kept while Redis was away, and — when Redis is another process, which may
+   * have lost everything — this replica's fresh copies too.
    */
   private async flush(restarted: boolean): Promise<void> {
-    let flushed = 0;
+    const writes: [string, Copy | null][] = [...this.pending];
+    this.writingBack = restarted;
     if (restarted) {
-      for (const record of [...this.copies.values()]) {
-        if (this.pending.has(record.clientSessionId)) continue;
+      for (const [id, copy] of this.copies) if (!this.pending.has(id) && this.fresh(copy)) writes.push([id, copy]);
+    }
+    let flushed = 0;
+    const failures: unknown[] = [];
+    for (let i = 0; i < writes.length; i += FLUSH_BATCH) {
+      await Promise.all(writes.slice(i, i + FLUSH_BATCH).map(async ([id, copy]) => {
         try {
-          await this.inner.upsertNewer(record);
+          if (copy) await this.inner.upsertNewer(copy.record, copy.initializeBody);
+          else await this.inner.delete(id);
+          if (this.pending.get(id) === copy) this.pending.delete(id);
           flushed++;
         } catch (error) {
-          this.hooks.onError('flush', error);
-          return;
+          failures.push(error);
+          if (!this.pending.has(id)) this.pending.set(id, copy); // tried again when Redis next comes back
         }
-      }
+      }));
     }
-    for (const [id, record] of [...this.pending]) {
-      try {
-        if (record) await this.inner.upsertNewer(record);
-        else await this.inner.delete(id);
-        if (this.pending.get(id) === record) this.pending.delete(id);
-        flushed++;
-      } catch (error) {
-        this.hooks.onError('flush', error);
-        return;
-      }
+    if (failures.length > 0) {
+      this.hooks.onError('flush', new Error(`${failures.length} of ${writes.length} write(s) failed and are kept to try again: ${messageOf(failures[0])}`));
     }
     this.hooks.onRestored(flushed);
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    if (this.restoring) await this.restoring;
+    let record: SessionRecord | undefined;
     try {
-      const record = await this.inner.get(id);
-      if (record) this.remember(record);
-      else this.copies.delete(id);
-      return record;
+      record = await this.inner.get(id);
+      if (!record) {
+        if (this.restartCheck) await this.restartCheck; // one round trip, not the flush
+        const local = this.awaitingWriteBack(id);
+        if (local) record = await this.writeBack(local);
+      }
     } catch (error) {
       this.hooks.onError('get', error);
-      const copy = this.copies.get(id);
-      if (copy) return copy;
+      const copy = this.copies.get(id) ?? this.pending.get(id);
+      if (copy) {
+        this.remember(copy.record);
+        return copy.record;
+      }
       if (this.pending.get(id) === null) return undefined;
       throw new StoreUnavailableError(error);
     }
+    if (record) this.remember(record);
+    else this.copies.delete(id);
+    return record;
   }
 
-  async create(record: SessionRecord): Promise<void> {
-    this.remember(record);
+  async initializeBody(id: string): Promise<string | undefined> {
+    let stored: string | undefined;
     try {
-      await this.inner.create(record);
+      stored = await this.inner.initializeBody(id);
+    } catch (error) {
+      this.hooks.onError('initialize', error);
+      const local = this.localInitialize(id);
+      if (local) return local;
+      throw new StoreUnavailableError(error);
+    }
+    if (stored === undefined) return this.localInitialize(id) ?? undefined;
+    const copy = this.copies.get(id);
+    if (copy) copy.initializeBody = stored; // for a recovery while Redis is away
+    return stored;
+  }
+
+  async create(record: SessionRecord, initializeBody: string): Promise<void> {
+    const copy = this.remember(record, initializeBody);
+    try {
+      await this.inner.create(record, initializeBody);
     } catch (error) {
       this.hooks.onError('create', error);
-      this.pending.set(record.clientSessionId, record);
+      this.pending.set(record.clientSessionId, copy);
     }
   }
 
@@ -110,7 +165,7 @@ export class ResilientStore implements SessionStore {
       this.hooks.onError('claim', error);
       const copy = this.copies.get(id);
       if (!copy) return { kind: 'missing' };
-      return copy.generation === generation ? { kind: 'won' } : { kind: 'moved', record: copy };
+      return copy.record.generation === generation ? { kind: 'won' } : { kind: 'moved', record: copy.record };
     }
   }
 
@@ -122,8 +177,7 @@ export class ResilientStore implements SessionStore {
       return result;
     } catch (error) {
       this.hooks.onError('commit', error);
-      this.remember(next);
-      this.pending.set(next.clientSessionId, next);
+      this.pending.set(next.clientSessionId, this.remember(next));
       return { kind: 'ok' };
     }
   }
@@ -156,14 +210,46 @@ export class ResilientStore implements SessionStore {
     await this.inner.close();
   }
 
-  private remember(record: SessionRecord): void {
+  /** What this replica is about to write for `id`: a pending write, or a fresh copy while a restarted Redis is given them back. */
+  private awaitingWriteBack(id: string): Copy | undefined {
+    const pending = this.pending.get(id);
+    if (pending !== undefined) return pending ?? undefined;
+    const copy = this.writingBack ? this.copies.get(id) : undefined;
+    return copy && this.fresh(copy) ? copy : undefined;
+  }
+
+  /** Writes one copy back now (a read is waiting for it); Redis's newer record or tombstone wins. */
+  private async writeBack(copy: Copy): Promise<SessionRecord | undefined> {
+    const id = copy.record.clientSessionId;
+    if (!(await this.inner.upsertNewer(copy.record, copy.initializeBody))) return this.inner.get(id);
+    if (this.pending.get(id) === copy) this.pending.delete(id);
+    return copy.record;
+  }
+
+  private localInitialize(id: string): string | null {
+    return this.copies.get(id)?.initializeBody ?? this.pending.get(id)?.initializeBody ?? null;
+  }
+
+  private fresh(copy: Copy): boolean {
+    return this.ttlMs === 0 || Date.now() - copy.touchedAt < this.ttlMs;
+  }
+
+  private remember(record: SessionRecord, initializeBody?: string): Copy {
     const id = record.clientSessionId;
-    // Re-insert so that Map order is least-recently-used first.
-    this.copies.delete(id);
-    this.copies.set(id, record);
+    let copy = this.copies.get(id);
+    if (copy) {
+      this.copies.delete(id); // re-inserted below: Map order is least-recently-used first
+      copy.record = record;
+      copy.touchedAt = Date.now();
+      if (initializeBody !== undefined) copy.initializeBody = initializeBody;
+    } else {
+      copy = { record, initializeBody: initializeBody ?? null, touchedAt: Date.now() };
+    }
+    this.copies.set(id, copy);
     if (this.copies.size > MAX_COPIES) {
       const oldest = this.copies.keys().next().value;
       if (oldest !== undefined) this.copies.delete(oldest);
     }
+    return copy;
   }
 }

@@ -11,19 +11,27 @@ export type RecoveryClaim =
   /** The session is gone (deleted or expired). */
   | { kind: 'missing' };
 
-export type CommitResult = { kind: 'ok' } | { kind: 'moved'; record: SessionRecord } | { kind: 'missing' };
+export type CommitResult =
+  | { kind: 'ok' }
+  | { kind: 'moved'; record: SessionRecord }
+  | { kind: 'missing' }
+  /** The lock is no longer this owner's (it expired, and another may hold it now): nothing was written. */
+  | { kind: 'lost' };
 
 /**
  * Where replicas keep session records. `get` is the hot path: one round trip, and it
- * refreshes the TTL. Recovery is a compare-and-set on the record's generation.
+ * refreshes the TTL. Recovery is a compare-and-set on the record's generation, under a lock
+ * with an owner.
  */
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
   get(id: string): Promise<SessionRecord | undefined>;
-  create(record: SessionRecord): Promise<void>;
+  /** The session's initialize body, kept apart from its record: read by recovery only. */
+  initializeBody(id: string): Promise<string | undefined>;
+  create(record: SessionRecord, initializeBody: string): Promise<void>;
   /** Take the recovery lock for `id` if its stored generation is still `generation`. */
   claimRecovery(id: string, generation: number, owner: string): Promise<RecoveryClaim>;
-  /** Store `next` if the stored generation is still `next.generation - 1`; releases the lock. */
+  /** Store `next` if the stored generation is still `next.generation - 1` and `owner` still holds the lock; releases it. */
   commitRecovery(next: SessionRecord, owner: string): Promise<CommitResult>;
   /** Give the lock back without writing (the re-initialization failed). */
   releaseRecovery(id: string, owner: string): Promise<void>;

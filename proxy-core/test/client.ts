@@ -49,11 +49,22 @@ export async function rawSession(url: string): Promise<string> {
 }
 
 /** tools/call over plain HTTP; the answer's status, session header and body text. */
-export async function rawCall(url: string, sessionId: string | null, name: string, id = 1, args: Record<string, unknown> = {}) {
+export function rawCall(url: string, sessionId: string | null, name: string, id = 1, args: Record<string, unknown> = {}) {
+  return rawRequest(url, sessionId, { id, method: 'tools/call', params: { name, arguments: args } });
+}
+
+/** The JSON-RPC message of an answer's text, whether it came as JSON or as one SSE event. */
+export function answerOf(text: string): { result?: Record<string, unknown>; error?: { code: number; message: string }; id?: unknown } {
+  const data = text.trimStart().startsWith('{') ? text : text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('');
+  return JSON.parse(data) as ReturnType<typeof answerOf>;
+}
+
+/** A JSON-RPC request over plain HTTP on a session (or none); the answer's status, headers and text. */
+export async function rawRequest(url: string, sessionId: string | null, message: Record<string, unknown>, headers: Record<string, string> = {}) {
   const response = await request(url, {
     method: 'POST',
-    headers: sessionId ? { ...MCP_HEADERS, 'mcp-session-id': sessionId } : MCP_HEADERS,
-    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
+    headers: { ...MCP_HEADERS, ...(sessionId ? { 'mcp-session-id': sessionId } : {}), ...headers },
+    body: JSON.stringify({ jsonrpc: '2.0', ...message }),
   });
   return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
 }

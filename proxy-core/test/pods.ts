@@ -11,16 +11,31 @@ export interface TestPod {
   url: string;
   /** `127.0.0.1:<port>`: how the proxy names it in records and events. */
   address: string;
+  /** Its process id now (a restart changes it). */
+  readonly pid: number;
   kill(): Promise<void>;
   /** Kill and start again on the same port: same address, memory lost. */
   restart(): Promise<void>;
+  /** SIGSTOP: a hung pod. The kernel still accepts its connections; nothing answers. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
   stats(): Promise<DemoBackendStats>;
+  /** The pod's next POST on the MCP path has its connection dropped unanswered (a reset after the request was written). */
+  resetNext(): Promise<void>;
 }
 
-export async function startPod(name: string, options: { sessionLost?: SessionLostStyle; port?: number } = {}): Promise<TestPod> {
+export interface PodOptions {
+  sessionLost?: SessionLostStyle;
+  /** Answers as one JSON body rather than SSE. */
+  jsonResponse?: boolean;
+}
+
+export async function startPod(name: string, options: PodOptions & { port?: number } = {}): Promise<TestPod> {
   const style = options.sessionLost ?? '404';
+  const args = ['--pod', name, '--session-lost', style, ...(options.jsonResponse ? ['--json-response'] : [])];
   const launch = async (port: number) => {
-    const { child, line } = await spawnNode('app/demo-backend/main.ts', ['--port', String(port), '--pod', name, '--session-lost', style], /"event":"listening"/);
+    const { child, line } = await spawnNode('app/demo-backend/main.ts', ['--port', String(port), ...args], /"event":"listening"/);
     return { child, port: (JSON.parse(line) as { port: number }).port };
   };
   const first = await launch(options.port ?? 0);
@@ -31,18 +46,26 @@ export async function startPod(name: string, options: { sessionLost?: SessionLos
     port,
     url: `http://127.0.0.1:${port}/mcp`,
     address: `127.0.0.1:${port}`,
+    get pid() {
+      return child.pid as number;
+    },
     kill: () => killChild(child),
     async restart() {
       await killChild(child);
       ({ child } = await launch(port));
     },
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     async stats() {
       const response = await request(`http://127.0.0.1:${port}/healthz`);
       return (await response.body.json()) as DemoBackendStats;
     },
+    async resetNext() {
+      await (await request(`http://127.0.0.1:${port}/chaos/reset-next`, { method: 'POST' })).body.dump();
+    },
   };
 }
 
-export async function startPods(count: number, options: { sessionLost?: SessionLostStyle } = {}): Promise<TestPod[]> {
+export async function startPods(count: number, options: PodOptions = {}): Promise<TestPod[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => startPod(`pod-${i + 1}`, options)));
 }

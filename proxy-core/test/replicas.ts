@@ -38,6 +38,9 @@ export async function spawnReplica(config: ReplicaConfig): Promise<ProxyProcess>
     '--port', String(port), '--host', '127.0.0.1', ...c.backends.flatMap((b) => ['--backend', b]), '--store', c.store,
     '--redis-url', c.redisUrl, '--key-prefix', c.keyPrefix, '--pinning', c.pinning, '--recovery', c.recovery ? 'on' : 'off',
     '--replica-id', c.replicaId, '--log-format', 'json',
+    '--health-interval', String(c.healthIntervalMs / 1000), '--health-timeout', String(c.healthTimeoutMs / 1000),
+    '--unhealthy-after', String(c.unhealthyAfter), '--replay-in-flight', c.replayInFlight, '--upstream-timeout', String(c.upstreamTimeoutMs / 1000),
+    '--max-initialize', String(c.maxInitialize), ...(c.metricsPort === null ? [] : ['--metrics-port', String(c.metricsPort)]),
   ];
   const launch = async (port: number) => {
     const { child, line, output } = await spawnNode('proxy-core/cli/bin.js', args(port), /listening on/);

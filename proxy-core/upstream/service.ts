@@ -7,16 +7,24 @@ export interface Endpoint {
   port: string;
 }
 
+/** `host:port` of an endpoint, written as the proxy names pods (IPv6 in brackets). */
+export function endpointKey(endpoint: Endpoint): string {
+  return `${endpoint.hostname.includes(':') ? `[${endpoint.hostname}]` : endpoint.hostname}:${endpoint.port}`;
+}
+
 /**
  * The service: a virtual address in front of the pods. Like kube-proxy behind a ClusterIP,
  * it picks a pod when a connection is dialled, not per request — requests on a kept-alive
- * connection all land on the pod that connection reached.
+ * connection all land on the pod that connection reached. Like kube-proxy with readiness,
+ * it passes over pods that fail their health probes.
  */
 export class Service {
   /** The path every pod serves MCP on (all endpoints share it). */
   readonly path: string;
   private endpoints: Endpoint[];
   private next = 0;
+  /** Whether a pod (by endpoint key) may take new connections; all may until told otherwise. */
+  private healthy: (pod: string) => boolean = () => true;
 
   constructor(urls: readonly string[]) {
     const { endpoints, path } = parseEndpoints(urls);
@@ -31,34 +39,49 @@ export class Service {
     this.endpoints = endpoints;
   }
 
+  /** The endpoints now, healthy or not. */
+  list(): readonly Endpoint[] {
+    return this.endpoints;
+  }
+
+  /** Tells the service which pods pass their health probes. */
+  setHealth(healthy: (pod: string) => boolean): void {
+    this.healthy = healthy;
+  }
+
   get size(): number {
     return this.endpoints.length;
   }
 
-  /** Round-robin over the live endpoints, as IPVS's `rr` does. */
+  /** Round-robin over the healthy endpoints, as IPVS's `rr` does over ready ones. */
   pick(): Endpoint | undefined {
-    if (this.endpoints.length === 0) return undefined;
-    const endpoint = this.endpoints[this.next % this.endpoints.length];
-    this.next = (this.next + 1) % this.endpoints.length;
-    return endpoint;
+    const count = this.endpoints.length;
+    for (let i = 0; i < count; i++) {
+      const endpoint = this.endpoints[this.next % count] as Endpoint;
+      this.next = (this.next + 1) % count;
+      if (this.healthy(endpointKey(endpoint))) return endpoint;
+    }
+    return undefined;
   }
 
   /**
    * An undici `connect` function that dials the endpoint chosen now. `onSocket` sees the
-   * connected socket: its remote address is the pod the connection really reached.
+   * connected socket (its remote address is the pod the connection really reached) and the
+   * endpoint it was dialled for.
    */
-  connector(timeoutMs: number, onSocket?: (socket: Socket) => void): buildConnector.connector {
+  connector(timeoutMs: number, onSocket?: (socket: Socket, endpoint: string) => void): buildConnector.connector {
     const dial = buildConnector({ timeout: timeoutMs });
     return (options, callback) => {
       const endpoint = this.pick();
       if (!endpoint) {
-        callback(Object.assign(new Error('the service has no endpoints'), { code: 'ECONNREFUSED' }), null);
+        const reason = this.endpoints.length === 0 ? 'the service has no endpoints' : 'no pod of the service passes its health probes';
+        callback(Object.assign(new Error(reason), { code: 'ECONNREFUSED' }), null);
         return;
       }
       dial({ ...options, hostname: endpoint.hostname, host: `${endpoint.hostname}:${endpoint.port}`, port: endpoint.port }, (error, socket) => {
         if (error) callback(error, null);
         else {
-          onSocket?.(socket as Socket);
+          onSocket?.(socket as Socket, endpointKey(endpoint));
           callback(null, socket);
         }
       });

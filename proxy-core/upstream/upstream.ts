@@ -1,6 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { Agent, Client, type Dispatcher } from 'undici';
-import { RelayHandler, type RelayOptions, type RelayOutcome } from '../http/relay.ts';
+import type { RelayHandler, RelayOutcome } from '../http/relay.ts';
 import { podAddress, type Service } from './service.ts';
 
 /** The origin undici keys service connections by; never resolved: the service's connector dials. */
@@ -11,9 +13,39 @@ export const SERVICE_POD = 'service';
 export type Headers = string[];
 export type UpstreamResponse = Dispatcher.ResponseData;
 
+/** A request on its way to a pod. */
+export interface Outgoing {
+  method: string;
+  /** The client's query string (`?tenant=a`, or ''): it reaches the pod unchanged. */
+  query: string;
+  headers: Headers;
+  body: Buffer | null;
+}
+
+/** An initialize answered, read up to its JSON-RPC response. */
+export interface InitializeAnswer {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  /** The answer up to and including its response message (all of it, unless an event stream stays open). */
+  head: Buffer;
+  /** The rest of an event stream the pod keeps open after its response; null when the answer ended. */
+  rest: Readable | null;
+  /** `host:port` of the pod the connection reached. */
+  pod: string;
+}
+
+/**
+ * Watches an initialize while it waits on the pod its connection reached: `cut` ends it (the
+ * pod stopped answering). Returns what to call when it no longer waits.
+ */
+export type InitializeWatch = (pod: string, cut: (reason: Error) => void) => () => void;
+
 export interface UpstreamOptions {
   connectTimeoutMs: number;
 }
+
+/** The most of an initialize answer held before it is relayed. */
+const INITIALIZE_HOLD_LIMIT = 4 * 1024 * 1024;
 
 /**
  * The proxy's ways out: straight to a pinned pod, through the service (a pod chosen at
@@ -25,63 +57,110 @@ export class Upstream {
   private readonly pods: Agent;
   private readonly pooledService: Agent;
   private readonly connectTimeoutMs: number;
+  /** The service's kept-alive connections, by the pod they reached: dropped when it stops answering. */
+  private readonly serviceSockets = new Map<string, Set<Socket>>();
 
   constructor(service: Service, options: UpstreamOptions) {
     this.service = service;
     this.connectTimeoutMs = options.connectTimeoutMs;
     // bodyTimeout 0: SSE streams may stay quiet for as long as the client keeps them open.
     this.pods = new Agent({ connect: { timeout: options.connectTimeoutMs }, bodyTimeout: 0 });
-    this.pooledService = new Agent({ connect: service.connector(options.connectTimeoutMs), bodyTimeout: 0 });
+    this.pooledService = new Agent({ connect: service.connector(options.connectTimeoutMs, (socket) => this.track(socket)), bodyTimeout: 0 });
   }
 
-  /** Sends to a pod by URL (`http://host:port/path`). */
-  toPod(target: string, method: string, headers: Headers, body: Buffer | null): Promise<UpstreamResponse> {
-    return this.pods.request({ ...splitTarget(target), method: method as Dispatcher.HttpMethod, headers, body });
+  /** Sends to a pod by URL (`http://host:port/path`); the recovery handshake's way. */
+  toPod(target: string, method: string, headers: Headers, body: Buffer | null, headersTimeout?: number): Promise<UpstreamResponse> {
+    return this.pods.request({ ...splitTarget(target), method: method as Dispatcher.HttpMethod, headers, body, headersTimeout });
   }
 
-  /** Sends to a pod by URL and relays its answer into the client's response (the hot path). */
-  relayToPod(target: string, method: string, headers: Headers, body: Buffer | null, relay: RelayOptions): Promise<RelayOutcome> {
-    const handler = new RelayHandler(relay);
-    this.pods.dispatch({ ...splitTarget(target), method: method as Dispatcher.HttpMethod, headers, body }, handler);
+  /**
+   * Sends to a pod by URL and relays its answer into the client's response (the hot path).
+   * `fresh`: on a new connection of its own, not a kept-alive one.
+   */
+  relayToPod(target: string, out: Outgoing, handler: RelayHandler, fresh = false): Promise<RelayOutcome> {
+    const { origin, path } = splitTarget(target);
+    const options = { origin, path: path + out.query, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body: out.body };
+    if (fresh) oneShot(origin, { timeout: this.connectTimeoutMs }, options, handler);
+    else this.pods.dispatch(options, handler);
     return handler.done;
   }
 
-  /** Sends through the service on a kept-alive connection and relays the answer. */
-  relayViaService(method: string, headers: Headers, body: Buffer | null, relay: RelayOptions): Promise<RelayOutcome> {
-    const handler = new RelayHandler(relay);
-    this.pooledService.dispatch({ origin: SERVICE_ORIGIN, path: this.service.path, method: method as Dispatcher.HttpMethod, headers, body }, handler);
+  /** Sends through the service and relays the answer: on a kept-alive connection, or a `fresh` one. */
+  relayViaService(out: Outgoing, handler: RelayHandler, fresh = false): Promise<RelayOutcome> {
+    const options = {
+      origin: SERVICE_ORIGIN, path: this.service.path + out.query, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body: out.body,
+    };
+    if (fresh) oneShot(SERVICE_ORIGIN, this.service.connector(this.connectTimeoutMs), options, handler);
+    else this.pooledService.dispatch(options, handler);
     return handler.done;
   }
 
   /**
    * Sends an initialize through the service on a new connection and reports the pod that
-   * connection reached (its socket's remote address). A pod that refuses the connection —
-   * gone, but still listed — is passed over for the next, as a client retrying would.
+   * connection reached (its socket's remote address). The answer is read up to its response
+   * before it is returned, so that a pod that fails before answering — refused, reset, or cut
+   * by `watch` because it stopped answering — is passed over for the next, as a client
+   * retrying would: an initialize is safe to send again.
    */
-  async initialize(headers: Headers, body: Buffer): Promise<{ response: UpstreamResponse; pod: string }> {
+  async initialize(headers: Headers, body: Buffer, query: string, watch?: InitializeWatch): Promise<InitializeAnswer> {
     const attempts = Math.max(1, Math.min(this.service.size, 3));
     for (let attempt = 1; ; attempt++) {
-      let socket: Socket | undefined;
+      const state: { pod: string | null; cut: Error | null; unwatch: () => void } = { pod: null, cut: null, unwatch: () => {} };
       const client = new Client(SERVICE_ORIGIN, {
-        connect: this.service.connector(this.connectTimeoutMs, (s) => (socket = s)),
+        connect: this.service.connector(this.connectTimeoutMs, (socket) => {
+          state.pod = podAddress(socket);
+          if (watch) {
+            state.unwatch = watch(state.pod, (reason) => {
+              state.cut = reason;
+              void client.destroy(reason);
+            });
+          }
+        }),
         pipelining: 1,
         bodyTimeout: 0,
       });
       try {
-        const response = await client.request({ path: this.service.path, method: 'POST', headers, body });
+        const response = await client.request({ path: this.service.path + query, method: 'POST', headers, body });
+        const sse = String(response.headers['content-type'] ?? '').startsWith('text/event-stream');
+        const { held, ended } = await readUntil(response.body, sse ? hasResponseEvent : () => false, INITIALIZE_HOLD_LIMIT);
+        state.unwatch();
         // Closes once the body has been read; the connection is used for this handshake only.
         void client.close();
-        return { response, pod: socket ? podAddress(socket) : SERVICE_POD };
+        return { statusCode: response.statusCode, headers: response.headers, head: held, rest: ended ? null : response.body, pod: state.pod ?? SERVICE_POD };
       } catch (error) {
+        state.unwatch();
         void client.destroy();
-        if (attempt >= attempts || !isDialError(error)) throw error;
+        if (attempt >= attempts || (state.cut === null && transportCause(error) === null)) throw state.cut ?? error;
       }
     }
+  }
+
+  /** Cuts the service's kept-alive connections to a pod that stopped answering: what waits on them fails with `reason`. */
+  dropServiceConnections(pod: string, reason: Error): void {
+    for (const socket of this.serviceSockets.get(pod) ?? []) socket.destroy(reason);
   }
 
   async close(): Promise<void> {
     await Promise.all([this.pods.destroy(), this.pooledService.destroy()]);
   }
+
+  private track(socket: Socket): void {
+    const pod = podAddress(socket);
+    let sockets = this.serviceSockets.get(pod);
+    if (!sockets) this.serviceSockets.set(pod, (sockets = new Set()));
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0 && this.serviceSockets.get(pod) === sockets) this.serviceSockets.delete(pod);
+    });
+  }
+}
+
+/** Dispatches one request on a connection of its own, closed once the request is over. */
+function oneShot(origin: string, connect: Client.Options['connect'], options: Dispatcher.DispatchOptions, handler: RelayHandler): void {
+  const client = new Client(origin, { connect, pipelining: 1, bodyTimeout: 0 });
+  client.dispatch(options, handler);
+  void client.close(); // waits for the request dispatched, then closes
 }
 
 function splitTarget(target: string): { origin: string; path: string } {
@@ -89,8 +168,41 @@ function splitTarget(target: string): { origin: string; path: string } {
   return slash === -1 ? { origin: target, path: '/' } : { origin: target.slice(0, slash), path: target.slice(slash) };
 }
 
-/** Errors that mean the request never reached a pod, so replaying it elsewhere is safe. */
-export function dialErrorCause(error: unknown): 'connect-refused' | 'connect-reset' | 'connect-timeout' | 'unreachable' | null {
+/** Reads a stream until `enough` says so (the stream is then paused), it ends, or `limit` bytes are held. */
+function readUntil(stream: Readable, enough: (text: string) => boolean, limit: number): Promise<{ held: Buffer; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (ended: boolean) => {
+      stream.off('data', onData).off('end', onEnd).off('error', reject);
+      if (!ended) stream.pause();
+      resolve({ held: Buffer.concat(chunks, size), ended });
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > limit || enough(Buffer.concat(chunks, size).toString('utf8'))) settle(false);
+    };
+    const onEnd = () => settle(true);
+    stream.on('data', onData).once('end', onEnd).once('error', reject);
+  });
+}
+
+/** Whether an event stream's text holds a complete event carrying a JSON-RPC response. */
+function hasResponseEvent(text: string): boolean {
+  const events = text.split(/\r?\n\r?\n/);
+  events.pop(); // not yet complete
+  return events.some((event) => /"(result|error)"\s*:/.test(event));
+}
+
+export type TransportCause = 'connect-refused' | 'connect-reset' | 'connect-timeout' | 'unreachable';
+
+/**
+ * The transport failure behind an error — a connection refused, reset, timed out or
+ * unreachable — or null for anything else. Whether the pod may have read the request is a
+ * separate question (`RelayHandler.requestStarted`).
+ */
+export function transportCause(error: unknown): TransportCause | null {
   const code = (error as { code?: string } | null)?.code;
   switch (code) {
     case 'ECONNREFUSED':
@@ -106,12 +218,9 @@ export function dialErrorCause(error: unknown): 'connect-refused' | 'connect-res
     case 'ENETUNREACH':
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
+    case 'EAI_AGAIN':
       return 'unreachable';
     default:
       return null;
   }
-}
-
-export function isDialError(error: unknown): boolean {
-  return dialErrorCause(error) !== null;
 }

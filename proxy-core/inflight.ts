@@ -1,0 +1,135 @@
+import type { ProxyEvents } from './events.ts';
+
+/** Why the proxy ended a request that was under way on a pod. */
+export type CutReason = 'pod-unhealthy' | 'upstream-timeout';
+
+/** The proxy ended a request itself: its pod stopped answering probes, or it outlived `--upstream-timeout`. */
+export class CallCutError extends Error {
+  override name = 'CallCutError';
+  readonly reason: CutReason;
+  readonly pod: string;
+
+  constructor(reason: CutReason, pod: string, message: string) {
+    super(message);
+    this.reason = reason;
+    this.pod = pod;
+  }
+}
+
+/** One request under way on a pod. */
+export interface InFlightEntry {
+  readonly pod: string;
+  readonly sessionId: string | null;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  /** A GET stream: ended with its pod, but not a call waiting for an answer. */
+  readonly stream: boolean;
+  /** Ends the request now (the caller decides what the client hears). */
+  cut(error: CallCutError): void;
+}
+
+/** Calls this replica has waiting on one pod (GET streams are not calls). */
+export interface PodInFlight {
+  pod: string;
+  calls: number;
+  /** When the oldest started (epoch ms); null with none. */
+  oldestAt: number | null;
+  /** The same, per session (sessionless calls are left out). */
+  sessions: { sessionId: string; calls: number; oldestAt: number }[];
+}
+
+/** `inflight.changed` events for one pod come at most this often. */
+const COALESCE_MS = 100;
+
+/**
+ * The requests under way on each pod: what a verdict of "unhealthy" ends, and what the lab
+ * shows as calls waiting on a pod. Entries are kept in start order, so the oldest is first.
+ * Changes are told as `inflight.changed` events, coalesced per pod, only when someone listens.
+ */
+export class InFlight {
+  private readonly byPod = new Map<string, Set<InFlightEntry>>();
+  private readonly events: ProxyEvents;
+  private readonly replicaId: string;
+  private readonly dirty = new Set<string>();
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(events: ProxyEvents, replicaId: string) {
+    this.events = events;
+    this.replicaId = replicaId;
+  }
+
+  start(pod: string, sessionId: string | null, stream: boolean, cut: (error: CallCutError) => void): InFlightEntry {
+    const entry: InFlightEntry = { pod, sessionId, startedAt: Date.now(), stream, cut };
+    let entries = this.byPod.get(pod);
+    if (!entries) this.byPod.set(pod, (entries = new Set()));
+    entries.add(entry);
+    if (!stream) this.changed(pod);
+    return entry;
+  }
+
+  end(entry: InFlightEntry): void {
+    const entries = this.byPod.get(entry.pod);
+    if (!entries?.delete(entry)) return;
+    if (entries.size === 0) this.byPod.delete(entry.pod);
+    if (!entry.stream) this.changed(entry.pod);
+  }
+
+  /** Ends every request under way on `pod`, streams included; returns how many. */
+  cutPod(pod: string, error: (entry: InFlightEntry) => CallCutError): number {
+    const entries = [...(this.byPod.get(pod) ?? [])];
+    for (const entry of entries) entry.cut(error(entry));
+    return entries.length;
+  }
+
+  /** Ends the calls (not streams) that started more than `ms` ago. */
+  cutOlderThan(ms: number, error: (entry: InFlightEntry) => CallCutError): void {
+    const before = Date.now() - ms;
+    const old: InFlightEntry[] = [];
+    for (const entries of this.byPod.values()) {
+      for (const entry of entries) {
+        if (entry.startedAt > before) break;
+        if (!entry.stream) old.push(entry);
+      }
+    }
+    for (const entry of old) entry.cut(error(entry));
+  }
+
+  /** Calls waiting now, per pod with any. */
+  snapshot(): PodInFlight[] {
+    return [...this.byPod.keys()].map((pod) => this.ofPod(pod)).filter((p) => p.calls > 0);
+  }
+
+  close(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  private ofPod(pod: string): PodInFlight {
+    let calls = 0;
+    let oldestAt: number | null = null;
+    const sessions = new Map<string, { sessionId: string; calls: number; oldestAt: number }>();
+    for (const entry of this.byPod.get(pod) ?? []) {
+      if (entry.stream) continue;
+      calls++;
+      oldestAt ??= entry.startedAt;
+      if (entry.sessionId === null) continue;
+      const session = sessions.get(entry.sessionId);
+      if (session) session.calls++;
+      else sessions.set(entry.sessionId, { sessionId: entry.sessionId, calls: 1, oldestAt: entry.startedAt });
+    }
+    return { pod, calls, oldestAt, sessions: [...sessions.values()] };
+  }
+
+  private changed(pod: string): void {
+    if (!this.events.wants('inflight.changed')) return;
+    this.dirty.add(pod);
+    this.flushTimer ??= setTimeout(() => this.flush(), COALESCE_MS);
+  }
+
+  private flush(): void {
+    this.flushTimer = null;
+    const at = Date.now();
+    for (const pod of this.dirty) this.events.emit('inflight.changed', { at, replicaId: this.replicaId, ...this.ofPod(pod) });
+    this.dirty.clear();
+  }
+}

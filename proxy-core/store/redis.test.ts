@@ -1,0 +1,151 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { messageOf } from '../errors.ts';
+import { mintSessionId } from '../session/id.ts';
+import type { SessionRecord } from '../session/record.ts';
+import { until } from '../test/lab.ts';
+import { startRedis, type TestRedis } from '../test/redis.ts';
+import { startForwarder } from '../test/tcp-forwarder.ts';
+import { MemoryStore } from './memory.ts';
+import { RedisStore } from './redis.ts';
+import { ResilientStore } from './resilient.ts';
+import type { SessionStore } from './store.ts';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const clean of cleanups.splice(0).reverse()) await clean();
+});
+
+function record(generation = 0, id = mintSessionId()): SessionRecord {
+  return {
+    clientSessionId: id, backendSessionId: `backend-${generation}`, target: 'http://127.0.0.1:1/mcp', pinning: 'pod', protocolVersion: '2025-06-18',
+    createdAt: Date.now(), lastSeenAt: Date.now(), lastReplicaId: 'test', reinitCount: generation, generation,
+  };
+}
+
+const INIT = '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}';
+
+async function redisUp(): Promise<TestRedis> {
+  const redis = await startRedis();
+  cleanups.push(() => redis.close());
+  return redis;
+}
+
+/** A replica's store as `pinlab-proxy` opens it: Redis with its safety net, on `url`; `log` gets its hooks' calls. */
+async function resilient(url: string, ttlSeconds: number, log: string[] = []) {
+  const ready: { store?: ResilientStore } = {};
+  const inner = await RedisStore.connect({ url, keyPrefix: 'pinlab:', ttlSeconds, onReady: () => ready.store?.reconnected() });
+  const store = new ResilientStore(inner, {
+    onError: (operation, error) => log.push(`error ${operation}: ${messageOf(error)}`),
+    onRestored: (flushed) => log.push(`restored ${flushed}`),
+  }, ttlSeconds);
+  ready.store = store;
+  cleanups.push(() => store.close());
+  return { store, inner, log };
+}
+
+async function restartRedis(redis: TestRedis): Promise<void> {
+  await redis.stop();
+  await redis.start();
+}
+
+describe('the recovery lock', () => {
+  it.each([
+    ['redis', async (): Promise<SessionStore> => (await resilient((await redisUp()).url, 60)).inner],
+    ['memory', async (): Promise<SessionStore> => new MemoryStore(60)],
+  ])('%s: a commit checks the lock\'s owner, not only the generation', async (_kind, open) => {
+    const store = await open();
+    const first = record(0);
+    const id = first.clientSessionId;
+    await store.create(first, INIT);
+    expect(await store.claimRecovery(id, 0, 'a')).toEqual({ kind: 'won' });
+    // a's lock expires (a stalled): b claims and re-initializes, then a wakes up and commits.
+    if (store instanceof RedisStore) await store.redis.del(`pinlab:recovery:${id}`);
+    else await store.releaseRecovery(id, 'a');
+    expect(await store.claimRecovery(id, 0, 'b')).toEqual({ kind: 'won' });
+    expect(await store.commitRecovery({ ...first, generation: 1, backendSessionId: 'from-a' }, 'a')).toEqual({ kind: 'lost' });
+    expect((await store.get(id))?.generation, 'nothing written').toBe(0);
+    expect(await store.commitRecovery({ ...first, generation: 1, backendSessionId: 'from-b' }, 'b')).toEqual({ kind: 'ok' });
+    expect(await store.get(id)).toMatchObject({ generation: 1, backendSessionId: 'from-b' });
+    expect(await store.initializeBody(id), 'the initialize stays').toBe(INIT);
+    await store.close();
+  });
+});
+
+describe('Redis coming back empty', () => {
+  it('gets back only what this replica wrote or read within the records\' TTL', async () => {
+    const redis = await redisUp();
+    const { store, log } = await resilient(redis.url, 2);
+    const old = record();
+    await store.create(old, INIT);
+    await sleep(2200); // old's TTL passes: Redis forgets it, and so must this replica
+    const recent = record();
+    await store.create(recent, INIT);
+    await restartRedis(redis);
+    await until('the replica to catch up', () => log.includes('restored 1'));
+    expect(await redis.client.exists(`pinlab:session:${old.clientSessionId}`)).toBe(0);
+    expect(JSON.parse((await redis.client.get(`pinlab:session:${recent.clientSessionId}`))!)).toEqual(recent);
+    expect(await redis.client.get(`pinlab:init:${recent.clientSessionId}`)).toBe(INIT);
+  });
+
+  it('a session deleted on another replica meanwhile does not come back (its tombstone is kept)', async () => {
+    const redis = await redisUp();
+    const forwarder = await startForwarder(Number(new URL(redis.url).port));
+    cleanups.push(() => forwarder.close());
+    const a = await resilient(`redis://127.0.0.1:${forwarder.port}`, 60);
+    const b = await resilient(redis.url, 60);
+    const session = record();
+    await a.store.create(session, INIT);
+    expect(await b.store.get(session.clientSessionId)).toEqual(session);
+
+    forwarder.cut(); // a loses Redis; b does not
+    await restartRedis(redis);
+    await until('b to write its copy back', () => b.log.some((l) => l.startsWith('restored')));
+    await b.store.delete(session.clientSessionId);
+    forwarder.restore();
+    await until('a to catch up', () => a.log.some((l) => l.startsWith('restored')));
+
+    expect(await redis.client.exists(`pinlab:session:${session.clientSessionId}`), 'not brought back by a').toBe(0);
+    expect(await a.store.get(session.clientSessionId)).toBeUndefined();
+  });
+
+  it('one failed write does not stop the others; it is kept to try again', async () => {
+    const redis = await redisUp();
+    const forwarder = await startForwarder(Number(new URL(redis.url).port));
+    cleanups.push(() => forwarder.close());
+    const { store, log } = await resilient(`redis://127.0.0.1:${forwarder.port}`, 60);
+    const [broken, ...rest] = [record(), record(), record()] as [SessionRecord, SessionRecord, SessionRecord];
+    for (const r of [broken, ...rest]) await store.create(r, INIT);
+
+    forwarder.cut();
+    await restartRedis(redis);
+    await redis.client.hset(`pinlab:session:${broken.clientSessionId}`, 'not', 'a record'); // its write-back fails (WRONGTYPE)
+    forwarder.restore();
+    await until('the replica to catch up', () => log.some((l) => l.startsWith('restored')));
+
+    for (const r of rest) expect(await redis.client.exists(`pinlab:session:${r.clientSessionId}`)).toBe(1);
+    expect(log).toContainEqual(expect.stringMatching(/^error flush: 1 of 3 write\(s\) failed and are kept to try again: .*WRONGTYPE/));
+    expect(log).toContain('restored 2');
+  });
+
+  it('reads do not wait for a flush of thousands of records: a read that misses one being written back writes it first', async () => {
+    const redis = await redisUp();
+    const order: string[] = [];
+    const { store, inner } = await resilient(redis.url, 600, order);
+    const records = Array.from({ length: 20_000 }, () => record());
+    for (let i = 0; i < records.length; i += 1000) await Promise.all(records.slice(i, i + 1000).map((r) => store.create(r, INIT)));
+    const last = records[records.length - 1]!;
+    let read: SessionRecord | undefined;
+    inner.redis.once('ready', () => {
+      // The first read once Redis is back: before, it waited for all 20,000 writes.
+      void store.get(last.clientSessionId).then((r) => {
+        read = r;
+        order.push('read');
+      });
+    });
+    await restartRedis(redis);
+    await until('the replica to catch up', () => order.some((l) => l.startsWith('restored')), 30_000);
+    expect(read).toEqual(last);
+    expect(order.filter((l) => l === 'read' || l.startsWith('restored'))).toEqual(['read', `restored ${records.length}`]);
+  });
+});
