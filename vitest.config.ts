@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['proxy-core/**/*.test.ts', 'app/**/*.test.ts', 'main/**/*.test.ts', 'renderer/**/*.test.ts', 'e2e/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: ['proxy-core/**/*.test.ts', 'app/**/*.test.ts', 'main/**/*.test.ts', 'renderer/**/*.test.ts', 'e2e/**/*.test.ts', 'scripts/**/*.test.ts', 'deploy/**/*.test.ts'],
     reporters: ['default', './scripts/summary-reporter.ts'],
     // Tests never reach for a registry (the demo image is built from the host's Node).
     env: { PINLAB_OFFLINE: '1' },
