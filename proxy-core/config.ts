@@ -1,12 +1,19 @@
 import type { ReplayPolicy } from './replay-safety.ts';
 import type { PinningKind } from './session/record.ts';
+import type { BackendDns } from './upstream/dns.ts';
 
 /** Everything `pinlab-proxy` can be told, by flag or `PINLAB_*` variable. */
 export interface ProxyConfig {
   port: number;
   host: string;
-  /** The service's endpoints: pod URLs sharing one path. */
+  /** The service's endpoints: pod URLs sharing one path. Empty with `backendDns`. */
   backends: string[];
+  /** Find the pods by DNS instead: every A/AAAA record of a name (a headless Service's pods). */
+  backendDns?: BackendDns | null;
+  /** Milliseconds between lookups of `backendDns`. */
+  dnsRefreshMs?: number;
+  /** The DNS server to ask (`host:port`); null: the system's (/etc/resolv.conf). */
+  dnsServer?: string | null;
   store: 'memory' | 'redis';
   redisUrl: string;
   keyPrefix: string;
@@ -32,6 +39,10 @@ export interface ProxyConfig {
   upstreamTimeoutMs: number;
   /** Serve `/metrics` on this port instead of the MCP port; null keeps it on the MCP port. */
   metricsPort: number | null;
+  /** On SIGTERM, connections are still taken for this many milliseconds (while endpoint lists drop the replica). */
+  shutdownDelayMs?: number;
+  /** Then what is in flight gets this many milliseconds to finish; past it, it is cut and the exit code is 1. */
+  shutdownTimeoutMs?: number;
 }
 
 export const DEFAULTS = {
@@ -54,4 +65,9 @@ export const DEFAULTS = {
   replayInFlight: 'safe',
   upstreamTimeoutMs: 0,
   metricsPort: null,
+  backendDns: null,
+  dnsRefreshMs: 5000,
+  dnsServer: null,
+  shutdownDelayMs: 5000,
+  shutdownTimeoutMs: 30_000,
 } as const satisfies Partial<ProxyConfig>;

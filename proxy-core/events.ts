@@ -10,7 +10,9 @@ export type RecoveryCause =
   | 'session-lost-400'
   | 'session-lost-32001'
   /** The pinned pod fails its health probes (hung, paused, cut off): recovered without waiting for a timeout. */
-  | 'pod-unhealthy';
+  | 'pod-unhealthy'
+  /** The pinned pod left the backend name's DNS answer (`--backend-dns`): gone or no longer ready, recovered at once. */
+  | 'pod-left';
 
 /**
  * How a request under way on a pod was ended by the proxy: `replayed` on the recovered
@@ -22,6 +24,13 @@ export type InFlightOutcome = 'replayed' | 'retried' | 'unknown-outcome' | 'stre
 
 /** Why: the pod failed its probes, the call outlived `--upstream-timeout`, or the pod reset the connection after the request was written. */
 export type InFlightEndReason = 'pod-unhealthy' | 'upstream-timeout' | 'reset-after-write';
+
+/**
+ * Who ended a legacy HTTP+SSE session's stream: the client went away, the pod ended it, the
+ * pod was lost (the connection broke), or the proxy cut it because the pod stopped answering
+ * its probes. The session ends with its stream in every case: it cannot move to another pod.
+ */
+export type SseStreamEnd = 'client-closed' | 'pod-closed' | 'pod-lost' | 'pod-unhealthy';
 
 interface Base {
   /** Epoch milliseconds. */
@@ -52,8 +61,18 @@ export interface ProxyEventMap {
     backendSessionId: string;
     pod: string;
     pinning: PinningKind;
+    /** `sse`: the legacy HTTP+SSE transport (MCP 2024-11-05), opened by a GET stream. Absent: Streamable HTTP. */
+    transport?: 'sse';
   };
-  'session.deleted': Base & { sessionId: string; pod: string; podStatus: number | null };
+  /** A session's record was removed: the client sent DELETE, or — legacy HTTP+SSE — its stream ended. */
+  'session.deleted': Base & {
+    sessionId: string;
+    pod: string;
+    /** What the pod answered to the DELETE; null when it did not answer, or there was no DELETE. */
+    podStatus: number | null;
+    /** Present for a legacy HTTP+SSE session, which has no DELETE: its stream ended, and why that ends the session. */
+    streamEnded?: { by: SseStreamEnd; reason: string };
+  };
   /** A request named a session the store does not know. */
   'session.unknown': Base & { sessionId: string; status: number };
   'recovery.started': Base & { sessionId: string; fromPod: string; cause: RecoveryCause; generation: number };
@@ -103,6 +122,19 @@ export interface ProxyEventMap {
   };
   /** The store answers again after errors; pending writes were flushed. */
   'store.restored': Base & { flushed: number };
+  /**
+   * The backend name's DNS answer (`--backend-dns`) changed, the first answer included: the
+   * service's endpoints follow it. Pods as `host:port`.
+   */
+  'dns.changed': Base & { name: string; pods: string[]; added: string[]; removed: string[] };
+  /** A lookup of the backend name failed: the last good answer (`kept`) stays in use. */
+  'dns.failed': Base & {
+    name: string;
+    message: string;
+    /** Failed lookups in a row. */
+    failures: number;
+    kept: string[];
+  };
 }
 
 export type ProxyEventName = keyof ProxyEventMap;

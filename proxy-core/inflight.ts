@@ -1,7 +1,8 @@
 import type { ProxyEvents } from './events.ts';
 
 /** Why the proxy ended a request that was under way on a pod. */
-export type CutReason = 'pod-unhealthy' | 'upstream-timeout';
+/** Why a request under way ended early: the proxy cut it, or its pod closed the connection mid-answer. */
+export type CutReason = 'pod-unhealthy' | 'upstream-timeout' | 'reset-after-write';
 
 /** The proxy ended a request itself: its pod stopped answering probes, or it outlived `--upstream-timeout`. */
 export class CallCutError extends Error {

@@ -18,7 +18,7 @@ export function createLogger(format: LogFormat, write: (line: string) => void = 
 
 const LOGGED: readonly ProxyEvent['type'][] = [
   'session.created', 'session.deleted', 'recovery.started', 'recovery.done', 'recovery.failed', 'store.error', 'store.restored',
-  'pod.health', 'inflight.ended',
+  'pod.health', 'inflight.ended', 'dns.changed', 'dns.failed',
 ];
 
 /**
@@ -41,6 +41,7 @@ function warns(event: ProxyEvent): boolean {
     case 'store.error':
     case 'recovery.failed':
     case 'inflight.ended':
+    case 'dns.failed':
       return true;
     case 'pod.health':
       return event.health === 'unhealthy';

@@ -8,6 +8,7 @@ import { BodyTooLargeError, readRequestBody } from './http/body.ts';
 import { DROP_SESSION_ID, downstreamHeaders, hasHeader, upstreamHeaders, withoutHeader, type ForwardedHop, type SessionIdRewrite } from './http/headers.ts';
 import { asEvents, ClientGoneError, RelayHandler } from './http/relay.ts';
 import { CallCutError, InFlight, type PodInFlight } from './inflight.ts';
+import { isLegacySsePath, LegacySse } from './legacy-sse.ts';
 import {
   classifyBody, errorAnswer, errorBody, INTERNAL_ERROR, INVALID_REQUEST, messagesOf, PARSE_ERROR, SESSION_NOT_FOUND, UNKNOWN_OUTCOME,
 } from './jsonrpc.ts';
@@ -32,7 +33,10 @@ export interface ProxySettings {
 
 export interface ProxyOptions extends Omit<ProxySettings, 'replayInFlight'> {
   replicaId: string;
-  /** The service's endpoints: the pods' MCP URLs, all on the same path. */
+  /**
+   * The service's endpoints: the pods' MCP URLs, all on the same path. A path ending in
+   * `/sse` (`http://pod:3001/sse`) selects the legacy HTTP+SSE transport.
+   */
   backends: readonly string[];
   store: SessionStore;
   /** Request bodies are buffered for replay up to this many bytes; larger ones get 413. */
@@ -46,6 +50,18 @@ export interface ProxyOptions extends Omit<ProxySettings, 'replayInFlight'> {
   replayInFlight?: ReplayPolicy;
   connectTimeoutMs?: number;
   events?: ProxyEvents;
+  /** The records' TTL in seconds (0: none): an open legacy SSE stream refreshes its record within it. Default 1800. */
+  sessionTtlSeconds?: number;
+  /** The pods' path when `backends` may start empty (pods found by DNS); default: the backends' own. */
+  path?: string;
+  /**
+   * Sessions pinned to a pod that leaves the endpoint list: `keep` them on it while it answers
+   * (the default: the lab's service drops a pod when it dies, and dialling it says so at once),
+   * or `recover` them at their next request, as from an unhealthy pod (pods found by DNS: a pod
+   * leaves the answer when it is no longer ready or is gone, and a dial to a vanished address
+   * would wait for the connect timeout).
+   */
+  leftPods?: 'keep' | 'recover';
 }
 
 /** Error bodies of at most this size are read to tell a lost session from an ordinary error. */
@@ -73,7 +89,8 @@ interface Exchange {
 
 /**
  * The session-aware MCP proxy (DESIGN.md, "proxy-core behaviour"). `handle` serves one
- * Streamable HTTP request on the MCP path; the HTTP server around it is the caller's.
+ * Streamable HTTP request on the MCP path — or, when the backends' path is an SSE endpoint,
+ * one request of the legacy HTTP+SSE transport; the HTTP server around it is the caller's.
  */
 export class McpProxy {
   readonly replicaId: string;
@@ -89,6 +106,9 @@ export class McpProxy {
   private readonly maxInitializeBytes: number;
   private readonly upstreamTimeoutMs: number;
   private readonly backstop: NodeJS.Timeout | null = null;
+  private readonly leftPods: 'keep' | 'recover';
+  /** The legacy HTTP+SSE transport, when the backends' path selects it. */
+  private readonly legacy: LegacySse<Exchange> | null = null;
 
   constructor(options: ProxyOptions) {
     this.replicaId = options.replicaId;
@@ -101,7 +121,8 @@ export class McpProxy {
     this.maxBodyBytes = options.maxBodyBytes;
     this.maxInitializeBytes = options.maxInitializeBytes ?? DEFAULTS.maxInitialize;
     this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? DEFAULTS.upstreamTimeoutMs;
-    const service = new Service(options.backends);
+    const service = new Service(options.backends, options.path);
+    this.leftPods = options.leftPods ?? 'keep';
     this.upstream = new Upstream(service, { connectTimeoutMs: options.connectTimeoutMs ?? 3000 });
     this.inflight = new InFlight(this.events, this.replicaId);
     this.recoverer = new Recoverer({
@@ -112,6 +133,7 @@ export class McpProxy {
     this.health = new HealthMonitor(health, service.path, (verdict) => this.judged(verdict));
     service.setHealth((pod) => this.health.isHealthy(pod));
     this.health.setEndpoints(service.list());
+    if (isLegacySsePath(service.path)) this.legacy = this.legacySse((options.sessionTtlSeconds ?? DEFAULTS.sessionTtl) * 1000);
     if (this.upstreamTimeoutMs > 0) {
       const ms = this.upstreamTimeoutMs;
       this.backstop = setInterval(() => this.inflight.cutOlderThan(ms, (entry) => new CallCutError(
@@ -121,7 +143,7 @@ export class McpProxy {
     }
   }
 
-  /** Pods came or went: the service's endpoint list changes; pinned sessions keep their pods. */
+  /** Pods came or went: the service's endpoint list changes; pinned sessions keep their pods (see `leftPods`). */
   setBackends(urls: readonly string[]): void {
     const service = this.upstream.service;
     service.setEndpoints(urls);
@@ -166,21 +188,15 @@ export class McpProxy {
   }
 
   private async route(ex: Exchange): Promise<void> {
+    if (this.legacy) return this.legacy.route(ex);
     const { req } = ex;
     const method = req.method ?? 'GET';
     const header = req.headers['mcp-session-id'];
     const sessionId = typeof header === 'string' ? header : null;
     let body: Buffer | null = null;
     if (method === 'POST') {
-      try {
-        body = await readRequestBody(req, this.maxBodyBytes);
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) {
-          ex.res.setHeader('connection', 'close');
-          return this.reply(ex, 413, errorBody(INVALID_REQUEST, `${error.message}; the proxy buffers bodies for replay (--max-body)`));
-        }
-        throw error;
-      }
+      body = await this.readBody(ex);
+      if (body === null) return; // answered: too large
       const kind = classifyBody(body, sessionId !== null);
       if (kind.kind === 'malformed') return this.reply(ex, 400, errorBody(PARSE_ERROR, `parse error: ${kind.message}`, null));
       if (kind.kind === 'initialize') return this.initialize(ex, body, kind.initializeBody, kind.protocolVersion);
@@ -193,6 +209,35 @@ export class McpProxy {
     if (!record) return this.unknownSession(ex, sessionId, body);
     if (method === 'DELETE') return this.deleteSession(ex, record);
     return this.forward(ex, method, record, body);
+  }
+
+  /** The request's body, or null after answering 413 (larger than `--max-body`). */
+  private async readBody(ex: Exchange): Promise<Buffer | null> {
+    try {
+      return await readRequestBody(ex.req, this.maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      ex.res.setHeader('connection', 'close');
+      this.reply(ex, 413, errorBody(INVALID_REQUEST, `${error.message}; the proxy buffers bodies for replay (--max-body)`));
+      return null;
+    }
+  }
+
+  /** The legacy HTTP+SSE transport, served by this proxy's parts and ways of answering. */
+  private legacySse(ttlMs: number): LegacySse<Exchange> {
+    return new LegacySse<Exchange>({
+      replicaId: this.replicaId, events: this.events, store: this.store, upstream: this.upstream, inflight: this.inflight, settings: this.settings,
+      // A third of the TTL: two refreshes may fail before the record of an open stream expires.
+      refreshMs: ttlMs > 0 ? Math.max(1000, Math.floor(ttlMs / 3)) : 0,
+      isHealthy: (pod) => this.health.isHealthy(pod),
+      watchInitialize: (sessionId) => this.watchInitialize(sessionId),
+      readBody: (ex) => this.readBody(ex),
+      read: (ex, sessionId, body) => this.read(ex, sessionId, body),
+      unknownSession: (ex, sessionId, body) => this.unknownSession(ex, sessionId, body),
+      relay: (ex, method, record, body) => this.relay(ex, method, record, body, false, false),
+      relayAnswer: (ex, answer) => this.relayInitialize(ex, answer, DROP_SESSION_ID),
+      reply: (ex, status, body) => this.reply(ex, status, body),
+    });
   }
 
   /** The record, undefined when unknown, or null after answering 503 (store down, no copy). */
@@ -250,10 +295,12 @@ export class McpProxy {
     const pod = record ? podOf(record.target) : SERVICE_POD;
     ex.pod = pod;
     const canRecover = record !== null && this.settings.recovery && !ex.recovered;
-    if (record && !this.health.isHealthy(pod)) {
-      // Sending would wait on a pod that stopped answering: recover at once, as for a dead pod.
-      if (canRecover) return this.recoverAndReplay(ex, method, record, body, 'pod-unhealthy');
-      if (!this.settings.recovery) return this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `pod ${pod} does not answer its health probes, and recovery is off`));
+    const gone = record ? this.goneCause(pod) : null;
+    if (record && gone) {
+      // Sending would wait on a pod that stopped answering, or is gone: recover at once, as for a dead pod.
+      if (canRecover) return this.recoverAndReplay(ex, method, record, body, gone);
+      const why = gone === 'pod-left' ? 'left the service\'s DNS answer' : 'does not answer its health probes';
+      if (!this.settings.recovery) return this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `pod ${pod} ${why}, and recovery is off`));
     }
     if (ex.res.destroyed) return; // the client went away meanwhile: nothing to send
     const handler = this.relay(ex, method, record, body, canRecover, fresh);
@@ -275,6 +322,13 @@ export class McpProxy {
     if (outcome.kind === 'lost' && record) return this.recoverAndReplay(ex, method, record, body, outcome.signal);
   }
 
+  /** Why a pinned pod is not worth a request: it fails its probes, or (pods found by DNS) it left the service. */
+  private goneCause(pod: string): 'pod-unhealthy' | 'pod-left' | null {
+    if (!this.health.isHealthy(pod)) return 'pod-unhealthy';
+    if (this.leftPods === 'recover' && this.upstream.service.hasLeft(pod)) return 'pod-left';
+    return null;
+  }
+
   /** Dispatches the request with a relay handler, registered as in flight on its pod until it settles. */
   private relay(ex: Exchange, method: string, record: SessionRecord | null, body: Buffer | null, inspect: boolean, fresh: boolean): RelayHandler {
     const pod = ex.pod ?? SERVICE_POD;
@@ -289,14 +343,18 @@ export class McpProxy {
       tap: mayListTools(body) ? new MessageTap((messages) => this.hints.learn(pod, messages)) : null,
       continueStream: ex.streaming,
       onCutAfterHead: (error, sse) => {
-        this.afterCut(ex, method, record, body, error as CallCutError, sse).catch((failure: unknown) => this.fail(ex, failure));
+        const cut = error instanceof CallCutError
+          ? error
+          : new CallCutError('reset-after-write', pod, `pod ${pod} closed the connection in the middle of its answer (${messageOf(error)})`);
+        this.afterCut(ex, method, record, body, cut, sse).catch((failure: unknown) => this.fail(ex, failure));
       },
       onSettled: () => {
         if (entry) this.inflight.end(entry);
       },
     });
     entry = this.inflight.start(pod, ex.sessionId, method === 'GET', (error) => handler.interrupt(error));
-    const out = { method, query: ex.query, headers: this.headersFor(ex, record?.backendSessionId ?? null), body };
+    // A legacy SSE session's id travels in the target's query, not in a header.
+    const out = { method, query: ex.query, headers: this.headersFor(ex, this.legacy ? null : record?.backendSessionId ?? null), body };
     if (record?.pinning === 'pod') void this.upstream.relayToPod(record.target, out, handler, fresh);
     else void this.upstream.relayViaService(out, handler, fresh);
     return handler;
@@ -352,13 +410,13 @@ export class McpProxy {
       ex.streaming = true;
       ex.res.write('\n\n'); // ends an event the pod left half-written
     }
-    const replay = cut.reason === 'pod-unhealthy' && !ex.resent
+    const replay = cut.reason !== 'upstream-timeout' && !ex.resent
       && (record === null || (this.settings.recovery && !ex.recovered))
       && replaySafe(this.settings.replayInFlight, method, body, cut.pod, this.hints);
     this.ended(ex, body, cut.reason, replay ? 'replayed' : 'unknown-outcome');
     if (!replay) return this.unknownOutcome(ex, body, `${cut.message}; the call may or may not have run`);
     ex.resent = true;
-    if (record) return this.recoverAndReplay(ex, method, record, body, 'pod-unhealthy');
+    if (record) return this.recoverAndReplay(ex, method, record, body, cut.reason === 'pod-unhealthy' ? 'pod-unhealthy' : 'connect-reset');
     return this.forward(ex, method, null, body, true); // the service now passes over that pod
   }
 
@@ -500,7 +558,10 @@ const GONE = Symbol('client gone');
 
 /** Waits for `work`, or gives GONE as soon as the client has gone away (the work goes on, for others). */
 function unlessClientGone<T>(res: ServerResponse, work: Promise<T>): Promise<T | typeof GONE> {
-  if (res.destroyed) return Promise.resolve(GONE);
+  if (res.destroyed) {
+    work.catch(() => {}); // nobody here to tell; a failure is the session's next request's to meet
+    return Promise.resolve(GONE);
+  }
   return new Promise((resolve, reject) => {
     const gone = () => resolve(GONE);
     res.once('close', gone);

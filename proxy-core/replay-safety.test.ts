@@ -28,6 +28,7 @@ describe('replay safety', () => {
     expect(safe(call('tools/call', { name: 'plain' }))).toBe(false);
     expect(safe(call('tools/call', { name: 'look' }), '10.0.0.2:80'), 'hints are per pod').toBe(false);
     expect(safe(Buffer.from('{"jsonrpc":"2.0","method":"notifications/cancelled"}')), 'a notification').toBe(false);
+    expect(safe(Buffer.from('{"jsonrpc":"2.0","method":"notifications/initialized"}')), 'the handshake\'s last step').toBe(true);
     expect(safe(Buffer.from(JSON.stringify([JSON.parse(call('ping').toString()), JSON.parse(call('tools/call', { name: 'charge' }).toString())]))), 'a batch with one unsafe call').toBe(false);
     expect(safe(Buffer.from('{not json'))).toBe(false);
     expect(safe(null, '10.0.0.1:80', 'GET'), 'a GET only opens a stream').toBe(true);

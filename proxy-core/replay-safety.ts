@@ -56,8 +56,10 @@ export class ToolHints {
 
 /**
  * May this request be sent again, its first attempt's fate unknown? Under `safe`: a GET (it
- * opens a stream), or a POST whose every message is a read or a call of a tool `hints` know
- * as safe on `pod`. Notifications and responses are not reads.
+ * opens a stream), or a POST whose every message is a read, a call of a tool `hints` know
+ * as safe on `pod`, or `notifications/initialized` (the handshake's last step: sending it
+ * twice changes nothing, and a client whose handshake fails abandons its session). Other
+ * notifications and responses are not safe.
  */
 export function replaySafe(policy: ReplayPolicy, httpMethod: string, body: Buffer | null, pod: string, hints: ToolHints): boolean {
   if (policy !== 'safe') return policy === 'all';
@@ -66,6 +68,7 @@ export function replaySafe(policy: ReplayPolicy, httpMethod: string, body: Buffe
   const messages = messagesOf(body);
   if (!messages || messages.length === 0) return false;
   return messages.every((m) => {
+    if (m.method === 'notifications/initialized') return true;
     if (typeof m.method !== 'string' || !('id' in m)) return false;
     if (isRead(m.method)) return true;
     const params = isObject(m.params) ? m.params : {};

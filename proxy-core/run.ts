@@ -1,12 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ProxyConfig } from './config.ts';
+import { DEFAULTS, type ProxyConfig } from './config.ts';
 import { ProxyEvents } from './events.ts';
+import { Drain, type DrainOutcome } from './http/drain.ts';
 import { closeServer, createMetricsServer, createProxyServer } from './http/server.ts';
 import { logEvents, type Logger } from './log.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { McpProxy } from './proxy.ts';
 import { openStore, redactUrl } from './store/open.ts';
+import { DnsDiscovery, type BackendDns } from './upstream/dns.ts';
 
 export interface RunningProxy {
   proxy: McpProxy;
@@ -17,7 +19,15 @@ export interface RunningProxy {
   /** The MCP URL clients use. */
   url: string;
   port: number;
+  /** Stops at once: the listener closes and every connection is cut, streams included (a crash, as the lab's restart wants). */
   close(): Promise<void>;
+  /**
+   * Stops gracefully (SIGTERM): `/readyz` answers 503 at once, connections are still taken for
+   * `shutdownDelayMs`, then what is in flight finishes — event streams end after their current
+   * event — within `shutdownTimeoutMs`, and everything closes. Past the timeout, what is left is
+   * cut: the outcome says so.
+   */
+  shutdown(): Promise<DrainOutcome>;
 }
 
 /** Opens the store, starts the proxy and its HTTP server; what `pinlab-proxy` runs. */
@@ -38,9 +48,14 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
   if (fallback) {
     log('warn', `!!! ${fallback.reason}: FALLING BACK TO THE MEMORY STORE. Sessions are NOT shared between replicas and die with this one. Pass --store-required to refuse to start instead.`);
   }
+  const stopLogging = logEvents(events, log);
+  let follow = (_urls: string[]): void => {};
+  const discovery = config.backendDns ? await discoverPods(config, config.backendDns, events, log, (urls) => follow(urls)) : null;
   const proxy = new McpProxy({
     replicaId: config.replicaId,
-    backends: config.backends,
+    backends: discovery ? discovery.current : config.backends,
+    path: discovery?.target.path,
+    leftPods: discovery ? 'recover' : 'keep',
     store,
     pinning: config.pinning,
     recovery: config.recovery,
@@ -50,44 +65,85 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
     maxInitializeBytes: config.maxInitialize,
     health: { intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs, unhealthyAfter: config.unhealthyAfter },
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    sessionTtlSeconds: config.sessionTtl,
     events,
   });
-  const stopLogging = logEvents(events, log);
+  follow = (urls) => proxy.setBackends(urls);
   const metrics = new ProxyMetrics(proxy, { processMetrics: true });
-  const server = createProxyServer(proxy, config.metricsPort === null ? { metrics } : {});
-  const metricsServer = config.metricsPort === null ? null : createMetricsServer(proxy, metrics);
+  const drain = new Drain();
+  const server = createProxyServer(proxy, config.metricsPort === null ? { metrics, drain } : { drain });
+  const metricsServer = config.metricsPort === null ? null : createMetricsServer(proxy, metrics, drain);
+  let closing: Promise<void> | null = null;
+  /** Everything but the MCP listener, once. */
+  const closeRest = () => (closing ??= (async () => {
+    discovery?.close();
+    if (metricsServer) await closeServer(metricsServer);
+    stopLogging();
+    metrics.close();
+    await proxy.close();
+    await store.close();
+  })());
   try {
     await listen(server, config.port, config.host, '--port');
     if (metricsServer) await listen(metricsServer, config.metricsPort as number, config.host, '--metrics-port');
   } catch (error) {
     await closeServer(server);
-    stopLogging();
-    metrics.close();
-    await proxy.close();
-    await store.close();
+    await closeRest();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}/mcp`;
   log('info', `pinlab-proxy ${config.replicaId} listening on ${url}`, {
-    backends: config.backends, store: fallback ? 'memory (fallback)' : config.store,
+    ...(discovery ? { backendDns: describeDns(discovery.target), pods: discovery.current } : { backends: config.backends }), store: fallback ? 'memory (fallback)' : config.store,
     ...(config.store === 'redis' ? { redis: redactUrl(config.redisUrl) } : {}), pinning: config.pinning, recovery: config.recovery ? 'on' : 'off',
     health: config.healthIntervalMs > 0 ? `every ${config.healthIntervalMs} ms, timeout ${config.healthTimeoutMs} ms, unhealthy after ${config.unhealthyAfter}` : 'off',
     replayInFlight: config.replayInFlight,
     metrics: metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : `${url.replace(/\/mcp$/, '')}/metrics`,
   });
+  const delayMs = config.shutdownDelayMs ?? DEFAULTS.shutdownDelayMs;
+  const timeoutMs = config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
   return {
     proxy, server, metricsServer, metrics, url, port,
     async close() {
       await closeServer(server);
-      if (metricsServer) await closeServer(metricsServer);
-      stopLogging();
-      metrics.close();
-      await proxy.close();
-      await store.close();
+      await closeRest();
+    },
+    async shutdown() {
+      log('info', `draining: /readyz answers 503; connections are still taken for ${delayMs / 1000} s (--shutdown-delay)`);
+      const outcome = await drain.run(server, {
+        delayMs, timeoutMs,
+        onListenerClosed: (inFlight, streams) => log('info', `no longer taking connections: ${inFlight} answer(s) under way, ${streams} of them GET streams ended after their current event; up to ${timeoutMs / 1000} s to finish (--shutdown-timeout)`),
+      });
+      if (outcome.kind === 'timed-out') log('error', `shutdown timeout: ${outcome.cut} answer(s) still under way after ${timeoutMs / 1000} s (--shutdown-timeout) were cut`);
+      await closeRest();
+      return outcome;
     },
   };
+}
+
+/**
+ * Finds the pods by DNS (`--backend-dns`): looks the name up now, then every `--dns-refresh`;
+ * `follow` gets each new answer's pod URLs. Changes and failures are events (and log lines).
+ */
+async function discoverPods(config: ProxyConfig, target: BackendDns, events: ProxyEvents, log: Logger, follow: (urls: string[]) => void): Promise<DnsDiscovery> {
+  const { replicaId } = config;
+  const discovery = new DnsDiscovery(target, { refreshMs: config.dnsRefreshMs ?? DEFAULTS.dnsRefreshMs, server: config.dnsServer ?? null }, {
+    changed: (urls, change) => {
+      follow(urls);
+      if (events.wants('dns.changed')) events.emit('dns.changed', { at: Date.now(), replicaId, name: target.name, ...change });
+    },
+    failed: (message, failures, kept) => {
+      if (events.wants('dns.failed')) events.emit('dns.failed', { at: Date.now(), replicaId, name: target.name, message, failures, kept });
+    },
+    restored: (failures) => log('info', `DNS answers for ${target.name} again, after ${failures} failed lookup(s)`),
+  });
+  await discovery.start();
+  return discovery;
+}
+
+function describeDns(target: BackendDns): string {
+  return `${target.name}:${target.port}${target.path}`;
 }
 
 async function listen(server: Server, port: number, host: string, flag: string): Promise<void> {

@@ -1,19 +1,18 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dependencyClosure } from '../../app/pods/image-content.ts';
+import { contentOf } from '../../app/pods/image-content.ts';
 import { call, connectClient } from '../../proxy-core/test/client.ts';
 import { startPod, type TestPod } from '../../proxy-core/test/pods.ts';
 import { killChild } from '../../proxy-core/test/processes.ts';
 import { startRedis, type TestRedis } from '../../proxy-core/test/redis.ts';
 import { execForm, instructionsOf, keyValues, parseDockerfile, type Stage } from './dockerfile.ts';
-import { runtimePackage } from './runtime-package.ts';
+import { buildStageFiles } from './offline-image.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HAS_STRACE = spawnSync('strace', ['-V'], { encoding: 'utf8' }).status === 0;
@@ -49,15 +48,6 @@ function writtenPaths(trace: string, cwd: string): string[] {
     }
   }
   return [...written].sort();
-}
-
-/** `npm run build:proxy` into `outDir`, as the image's build stage runs it: a type error fails it there too. */
-async function compile(outDir: string): Promise<void> {
-  try {
-    await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT });
-  } catch (error) {
-    throw new Error(`tsc -p tsconfig.build.json failed, as the image build would:\n${(error as { stdout?: string }).stdout ?? (error as Error).message}`, { cause: error });
-  }
 }
 
 /** The process strace started (its one child). */
@@ -106,16 +96,15 @@ describe.skipIf(!HAS_STRACE)('pinlab-proxy as the image runs it, under strace', 
   let redis: TestRedis;
   let pod: TestPod;
   beforeAll(async () => {
-    // The image's /app: dist/proxy-core compiled by tsconfig.build.json, the runtime package.json,
-    // and its dependencies alone (copied, so nothing else in node_modules can stand in for one).
+    // The image's /app, as the build stage leaves it (offline-image.ts): dist/proxy-core compiled by
+    // tsconfig.build.json, the runtime package.json, and its dependencies alone (copied, so nothing
+    // else in node_modules can stand in for one).
     work = mkdtempSync(path.join(tmpdir(), 'pinlab-read-only-'));
     app = path.join(work, 'app');
-    await compile(path.join(app, 'dist'));
-    rmSync(path.join(app, 'dist/app'), { recursive: true, force: true });
-    const pkg = runtimePackage(ROOT);
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify(pkg, null, 2));
-    for (const dir of await dependencyClosure(ROOT, Object.keys(pkg.dependencies), 'pinlab-proxy')) {
-      cpSync(path.join(ROOT, dir), path.join(app, dir), { recursive: true, filter: (source) => path.basename(source) !== 'node_modules' });
+    for (const file of await buildStageFiles(ROOT)) {
+      const target = path.join(app, file.name.slice('files/'.length));
+      mkdirSync('directory' in file ? target : path.dirname(target), { recursive: true });
+      if (!('directory' in file)) writeFileSync(target, await contentOf(file), { mode: file.mode });
     }
     [redis, pod] = await Promise.all([startRedis(), startPod('pod-1')]);
   }, 120_000);

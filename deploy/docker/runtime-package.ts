@@ -26,11 +26,8 @@ interface RootPackage {
 
 const BUILTINS = new Set(builtinModules);
 
-/**
- * The proxy-core files `npm run build:proxy` compiles, read from tsconfig.build.json itself
- * (its include and exclude), so tests and benchmarks never count as shipped.
- */
-export function shippedProxyFiles(root: string): string[] {
+/** tsconfig.build.json as `npm run build:proxy` reads it: its files and compiler options. */
+export function buildConfig(root: string): ts.ParsedCommandLine {
   const configPath = path.join(root, 'tsconfig.build.json');
   const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
     ...ts.sys,
@@ -39,6 +36,15 @@ export function shippedProxyFiles(root: string): string[] {
     },
   });
   if (!parsed) throw new Error(`${configPath} could not be read`);
+  return parsed;
+}
+
+/**
+ * The proxy-core files `npm run build:proxy` compiles, read from tsconfig.build.json itself
+ * (its include and exclude), so tests and benchmarks never count as shipped.
+ */
+export function shippedProxyFiles(root: string): string[] {
+  const parsed = buildConfig(root);
   const proxyCore = path.join(root, 'proxy-core') + path.sep;
   return parsed.fileNames.map((file) => path.resolve(file)).filter((file) => file.startsWith(proxyCore)).sort();
 }

@@ -15,19 +15,14 @@ export interface PendingFlag {
 }
 
 /**
- * Issue 10's pod discovery (part 1) and graceful shutdown (part 2), which the manifests are
- * written for. THE STEP THAT ADDS THESE FLAGS EMPTIES THIS LIST: a flag listed here that the CLI
- * has makes deploy/kubernetes/manifests.test.ts fail, and the CLI's own parser takes over.
+ * Flags the manifests are written for ahead of the CLI (issue 10's were; the CLI has them all
+ * now). THE STEP THAT ADDS A FLAG LISTED HERE REMOVES IT: a listed flag that the CLI has makes
+ * deploy/kubernetes/manifests.test.ts fail, and the CLI's own parser takes over.
  */
-export const PENDING_FLAGS: PendingFlag[] = [
-  { flags: '--backend-dns <name:port/path>', env: 'PINLAB_BACKEND_DNS', valid: /^[a-z0-9.-]+:\d{1,5}(\/\S*)?$/ },
-  { flags: '--dns-refresh <seconds>', env: 'PINLAB_DNS_REFRESH', default: '5', valid: /^\d+$/ },
-  { flags: '--shutdown-delay <seconds>', env: 'PINLAB_SHUTDOWN_DELAY', default: '5', valid: /^\d+$/ },
-  { flags: '--shutdown-timeout <seconds>', env: 'PINLAB_SHUTDOWN_TIMEOUT', default: '30', valid: /^\d+$/ },
-];
+export const PENDING_FLAGS: PendingFlag[] = [];
 
-/** Paths the probes ask that the proxy does not serve yet (`/readyz`: part 2). Emptied with PENDING_FLAGS. */
-export const PENDING_PATHS = ['/readyz'];
+/** Paths the probes ask that the proxy does not serve yet. Emptied with PENDING_FLAGS. */
+export const PENDING_PATHS: string[] = [];
 
 /** The flag a variable sets: pinlab-proxy's own option, or a pending flag; undefined for neither. */
 export type Flag = { option: Option } | { pending: PendingFlag };
@@ -60,13 +55,19 @@ export function valueProblem(flag: Flag, value: string): string | null {
   return null;
 }
 
-/** A duration flag's value in seconds, by the unit its placeholder names; its default when `value` is undefined. */
+/**
+ * A duration flag's value in seconds, by the unit its placeholder names; its default (as `--help`
+ * shows it) when `value` is undefined. What is written is in that unit, whatever the parser turns
+ * it into (pinlab-proxy's `<seconds>` flags parse to milliseconds); a value the parser rejects throws.
+ */
 export function seconds(flag: Flag, value: string | undefined): number {
   const flags = 'pending' in flag ? flag.pending.flags : flag.option.flags;
-  const raw: unknown = value ?? ('pending' in flag ? flag.pending.default : flag.option.defaultValue);
-  const parsed = 'option' in flag && value !== undefined && flag.option.parseArg ? flag.option.parseArg(value, undefined) : raw;
-  const number = Number(parsed);
-  if (!Number.isFinite(number)) throw new Error(`${flags}: no duration in ${JSON.stringify(raw)}`);
+  if ('option' in flag && value !== undefined) flag.option.parseArg?.(value, undefined);
+  const written = 'pending' in flag
+    ? (value ?? flag.pending.default)
+    : (value ?? flag.option.defaultValueDescription ?? (flag.option.defaultValue === undefined ? undefined : String(flag.option.defaultValue)));
+  const number = Number(written);
+  if (written === undefined || written.trim() === '' || !Number.isFinite(number)) throw new Error(`${flags}: no duration in ${JSON.stringify(written)}`);
   const unit = /<([^>]+)>/.exec(flags)?.[1];
   if (unit === 'seconds' || unit === 's') return number;
   if (unit === 'ms' || unit === 'milliseconds') return number / 1000;

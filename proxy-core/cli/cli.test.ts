@@ -22,14 +22,15 @@ describe('pinlab-proxy command line', () => {
     expect(code).toBe(0);
     for (const flag of ['--port', '--host', '--backend', '--store', '--redis-url', '--key-prefix', '--session-ttl', '--pinning', '--recovery',
       '--replica-id', '--unknown-session-status', '--max-body', '--store-required', '--log-format', '--max-initialize', '--health-interval',
-      '--health-timeout', '--unhealthy-after', '--replay-in-flight', '--upstream-timeout', '--metrics-port']) {
+      '--health-timeout', '--unhealthy-after', '--replay-in-flight', '--upstream-timeout', '--metrics-port', '--backend-dns', '--dns-refresh',
+      '--dns-server', '--shutdown-delay', '--shutdown-timeout']) {
       expect(stdout).toContain(flag);
     }
   });
 
   it.each([
     [['--port', 'abc', '--backend', 'http://127.0.0.1:1/mcp'], /--port.*expected a port/],
-    [['--port', '8080'], /required option '--backend <url>'/],
+    [['--port', '8080'], /required option '--backend <url>' or '--backend-dns <name:port\/path>' not specified/],
     [['--backend', 'ftp://x/mcp'], /--backend.*must use http/],
     [['--backend', 'http://127.0.0.1:1/a', '--backend', 'http://127.0.0.1:2/b'], /--backend.*same path/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--pinning', 'pods'], /--pinning.*Allowed choices are pod, service/],
@@ -41,6 +42,15 @@ describe('pinlab-proxy command line', () => {
     [['--backend', 'http://127.0.0.1:1/mcp', '--unhealthy-after', '0'], /--unhealthy-after.*from 1 to 100/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--replay-in-flight', 'some'], /--replay-in-flight.*Allowed choices are safe, all, none/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--metrics-port', '70000'], /--metrics-port.*expected a port from 0 to 65535/],
+    [['--backend-dns', 'mcp-backend'], /--backend-dns.*expected NAME:PORT or NAME:PORT\/path/],
+    [['--backend-dns', '10.0.0.1:3001/mcp'], /--backend-dns.*"10\.0\.0\.1" is an address, not a name to resolve: use --backend http:\/\/10\.0\.0\.1:3001\/mcp/],
+    [['--backend-dns', 'backend:70000'], /--backend-dns.*port 70000 .* not from 1 to 65535/],
+    [['--backend-dns', 'backend:3001/mcp?x=1'], /--backend-dns.*must be a plain path/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--backend-dns', 'b.default.svc.cluster.local:3001'], /'--backend-dns <name:port\/path>' cannot be used with option '--backend <url>'/],
+    [['--backend-dns', 'b:3001', '--dns-server', 'dns.local'], /--dns-server.*expected a DNS server's IP address and port/],
+    [['--backend-dns', 'b:3001', '--dns-refresh', '0'], /--dns-refresh.*expected seconds from 0\.1/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--shutdown-delay', 'soon'], /--shutdown-delay.*expected seconds/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--shutdown-timeout', '-1'], /--shutdown-timeout.*expected seconds/],
   ])('bad flags %j: one line naming the flag, exit 2', (args, message) => {
     const { code, stderr } = cli(args);
     expect(code).toBe(2);

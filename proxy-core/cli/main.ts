@@ -2,10 +2,12 @@ import { CommanderError } from 'commander';
 import { createLogger } from '../log.ts';
 import { startProxy } from '../run.ts';
 import { StoreRequiredError } from '../store/open.ts';
-import { Service } from '../upstream/service.ts';
-import { proxyCommand, toConfig } from './options.ts';
+import { backendProblem, proxyCommand, toConfig } from './options.ts';
 
-/** Exit codes: 0 clean stop, 1 runtime failure, 2 bad flags or a required store missing. */
+/**
+ * Exit codes: 0 clean stop (SIGTERM: drained in time), 1 runtime failure or a drain cut short
+ * (past --shutdown-timeout, or by SIGINT), 2 bad flags or a required store missing.
+ */
 async function main(argv: string[]): Promise<void> {
   const command = proxyCommand().exitOverride();
   try {
@@ -15,10 +17,9 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   }
   const config = toConfig(command.opts());
-  try {
-    new Service(config.backends); // the same path on every backend, or a clear error now
-  } catch (error) {
-    process.stderr.write(`error: option '--backend <url>': ${(error as Error).message}\n`);
+  const problem = backendProblem(config);
+  if (problem) {
+    process.stderr.write(`error: ${problem}\n`);
     process.exit(2);
   }
   const log = createLogger(config.logFormat);
@@ -29,15 +30,21 @@ async function main(argv: string[]): Promise<void> {
     log('error', (error as Error).message);
     process.exit(error instanceof StoreRequiredError ? 2 : 1);
   }
-  let stopping = false;
-  const stop = (signal: string) => {
+  let stopping: 'drain' | 'close' | null = null;
+  // SIGTERM (Kubernetes, docker stop) drains; SIGINT (Ctrl-C) stops at once, and cuts a drain short.
+  process.on('SIGTERM', () => {
     if (stopping) return;
-    stopping = true;
-    log('info', `${signal}: stopping`);
-    running.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+    stopping = 'drain';
+    log('info', 'SIGTERM: stopping gracefully');
+    running.shutdown().then((outcome) => process.exit(outcome.kind === 'drained' ? 0 : 1), () => process.exit(1));
+  });
+  process.on('SIGINT', () => {
+    if (stopping === 'close') return;
+    const draining = stopping === 'drain';
+    stopping = 'close';
+    log('info', draining ? 'SIGINT: cutting the drain short' : 'SIGINT: stopping');
+    running.close().then(() => process.exit(draining ? 1 : 0), () => process.exit(1));
+  });
 }
 
 await main(process.argv);

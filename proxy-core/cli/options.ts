@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, type ProxyConfig } from '../config.ts';
 import { REPLAY_POLICIES } from '../replay-safety.ts';
-import { parseBackendUrl } from '../upstream/service.ts';
+import { parseBackendDns, parseDnsServer, type BackendDns } from '../upstream/dns.ts';
+import { parseBackendUrl, Service } from '../upstream/service.ts';
 import { onOffArgument, onOffWord } from './on-off.ts';
 
 function integer(min: number, max: number, what: string) {
@@ -24,15 +25,20 @@ function seconds(min: number, max: number) {
   };
 }
 
-function backendList(value: string, previous: string[] | undefined): string[] {
-  const urls = value.split(',').map((v) => v.trim()).filter(Boolean);
-  for (const url of urls) {
+/** A parser that turns `parse`'s error into commander's, so that the message names the flag. */
+function checked<T>(parse: (value: string) => T) {
+  return (value: string): T => {
     try {
-      parseBackendUrl(url);
+      return parse(value);
     } catch (error) {
       throw new InvalidArgumentError((error as Error).message);
     }
-  }
+  };
+}
+
+function backendList(value: string, previous: string[] | undefined): string[] {
+  const urls = value.split(',').map((v) => v.trim()).filter(Boolean);
+  for (const url of urls) checked(parseBackendUrl)(url);
   return [...(previous ?? []), ...urls];
 }
 
@@ -47,7 +53,10 @@ export function proxyCommand(): Command {
     .description('Session-aware MCP proxy: pins each session to the pod that served initialize, shares records in Redis, and re-initializes transparently when a pod is lost.')
     .addOption(new Option('--port <port>', 'port to listen on').env('PINLAB_PORT').argParser(integer(0, 65535, 'a port')).default(DEFAULTS.port))
     .addOption(new Option('--host <host>', 'address to listen on').env('PINLAB_HOST').default(DEFAULTS.host))
-    .addOption(new Option('--backend <url>', 'a pod\'s MCP URL (repeat, or comma-separate); together they are the service').env('PINLAB_BACKEND').argParser(backendList).makeOptionMandatory())
+    .addOption(new Option('--backend <url>', 'a pod\'s MCP URL (repeat, or comma-separate); together they are the service (this, or --backend-dns)').env('PINLAB_BACKEND').argParser(backendList))
+    .addOption(new Option('--backend-dns <name:port/path>', 'find the pods by DNS instead: every A/AAAA record of NAME (a headless Service; give the full name), serving PORT and path (default /mcp), looked up again every --dns-refresh').env('PINLAB_BACKEND_DNS').argParser(checked(parseBackendDns)).conflicts('backend'))
+    .addOption(new Option('--dns-refresh <seconds>', 'seconds between lookups of --backend-dns; a failed lookup keeps the last good answer').env('PINLAB_DNS_REFRESH').argParser(seconds(0.1, 3600)).default(DEFAULTS.dnsRefreshMs, String(DEFAULTS.dnsRefreshMs / 1000)))
+    .addOption(new Option('--dns-server <address:port>', 'the DNS server --backend-dns asks (default: the system\'s, from /etc/resolv.conf)').env('PINLAB_DNS_SERVER').argParser(checked(parseDnsServer)))
     .addOption(new Option('--store <kind>', 'where session records live').env('PINLAB_STORE').choices(['memory', 'redis']).default(DEFAULTS.store))
     .addOption(new Option('--redis-url <url>', 'Redis for --store redis').env('PINLAB_REDIS_URL').default(DEFAULTS.redisUrl))
     .addOption(new Option('--key-prefix <prefix>', 'prefix of every Redis key').env('PINLAB_KEY_PREFIX').argParser(keyPrefix).default(DEFAULTS.keyPrefix))
@@ -67,7 +76,9 @@ export function proxyCommand(): Command {
     .addOption(new Option('--unhealthy-after <probes>', 'failed probes in a row that make a pod unhealthy (one answered probe makes it healthy again)').env('PINLAB_UNHEALTHY_AFTER').argParser(integer(1, 100, 'a probe count')).default(DEFAULTS.unhealthyAfter))
     .addOption(new Option('--replay-in-flight <policy>', 'calls under way on a pod that stops answering: replay reads and read-only/idempotent tools (safe), everything (all), or nothing (none); the rest are answered "may or may not have run"').env('PINLAB_REPLAY_IN_FLIGHT').choices(REPLAY_POLICIES).default(DEFAULTS.replayInFlight))
     .addOption(new Option('--upstream-timeout <seconds>', 'end a call (not a GET stream) still unanswered after this many seconds, as "may or may not have run"; 0 = never').env('PINLAB_UPSTREAM_TIMEOUT').argParser(seconds(0, 86_400)).default(DEFAULTS.upstreamTimeoutMs, '0'))
-    .addOption(new Option('--metrics-port <port>', 'serve /metrics (and /healthz) on this port instead of the MCP port').env('PINLAB_METRICS_PORT').argParser(integer(0, 65535, 'a port')));
+    .addOption(new Option('--metrics-port <port>', 'serve /metrics (and /healthz, /readyz) on this port instead of the MCP port').env('PINLAB_METRICS_PORT').argParser(integer(0, 65535, 'a port')))
+    .addOption(new Option('--shutdown-delay <seconds>', 'on SIGTERM /readyz answers 503 at once, and connections are still taken for this long, while endpoint lists drop the replica').env('PINLAB_SHUTDOWN_DELAY').argParser(seconds(0, 3600)).default(DEFAULTS.shutdownDelayMs, String(DEFAULTS.shutdownDelayMs / 1000)))
+    .addOption(new Option('--shutdown-timeout <seconds>', 'then what is in flight gets this long to finish (GET streams end after their current event); past it, it is cut and the exit code is 1').env('PINLAB_SHUTDOWN_TIMEOUT').argParser(seconds(0, 86_400)).default(DEFAULTS.shutdownTimeoutMs, String(DEFAULTS.shutdownTimeoutMs / 1000)));
 }
 
 /** Turns parsed options into the typed config. */
@@ -75,7 +86,10 @@ export function toConfig(options: Record<string, unknown>): ProxyConfig {
   return {
     port: options.port as number,
     host: options.host as string,
-    backends: options.backend as string[],
+    backends: (options.backend as string[] | undefined) ?? [],
+    backendDns: (options.backendDns as BackendDns | undefined) ?? null,
+    dnsRefreshMs: options.dnsRefresh as number,
+    dnsServer: (options.dnsServer as string | undefined) ?? null,
     store: options.store as ProxyConfig['store'],
     redisUrl: options.redisUrl as string,
     keyPrefix: options.keyPrefix as string,
@@ -94,5 +108,19 @@ export function toConfig(options: Record<string, unknown>): ProxyConfig {
     replayInFlight: options.replayInFlight as ProxyConfig['replayInFlight'],
     upstreamTimeoutMs: options.upstreamTimeout as number,
     metricsPort: (options.metricsPort as number | undefined) ?? null,
+    shutdownDelayMs: options.shutdownDelay as number,
+    shutdownTimeoutMs: options.shutdownTimeout as number,
   };
+}
+
+/** What is wrong with where the pods are — nowhere, or `--backend` URLs on different paths — in one line; null when nothing. */
+export function backendProblem(config: ProxyConfig): string | null {
+  if (config.backendDns) return null;
+  if (config.backends.length === 0) return 'required option \'--backend <url>\' or \'--backend-dns <name:port/path>\' not specified (PINLAB_BACKEND, PINLAB_BACKEND_DNS)';
+  try {
+    new Service(config.backends); // the same path on every backend
+  } catch (error) {
+    return `option '--backend <url>': ${(error as Error).message}`;
+  }
+  return null;
 }

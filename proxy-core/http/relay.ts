@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { CallCutError } from '../inflight.ts';
 import { messagesOf, sessionLostSignal, type SessionLostSignal } from '../jsonrpc.ts';
 import { downstreamHeaders, type SessionIdRewrite } from './headers.ts';
 
@@ -184,7 +183,9 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.finish();
-    const cut = error instanceof CallCutError ? this.options.onCutAfterHead : undefined;
+    // A cut by the proxy, or the pod gone in the middle of its answer: the exchange decides
+    // how the client's response ends (replayed, answered 'outcome unknown', or cut).
+    const cut = this.options.onCutAfterHead;
     if (cut) cut(error, this.sse);
     else this.options.res.destroy(error); // the client's stream ends with the pod's
   }

@@ -1,28 +1,32 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { McpProxy } from '../proxy.ts';
+import type { Drain } from './drain.ts';
 
 export interface ProxyServerOptions {
   /** The MCP path clients use (default `/mcp`). */
   path?: string;
   /** Served at `GET /metrics` on this server; leave it out when a metrics server of its own serves them. */
   metrics?: ProxyMetrics;
+  /** The graceful stop every request of this server is admitted by (probes and scrapes too: their connections must close as well); `/readyz` says 503 once it runs. */
+  drain?: Drain;
 }
 
-/** The proxy's HTTP front: the MCP path, `GET /healthz`, and `GET /metrics` when given metrics. */
+/** The proxy's HTTP front: the MCP path, `GET /healthz`, `GET /readyz`, and `GET /metrics` when given metrics. */
 export function createProxyServer(proxy: McpProxy, options: ProxyServerOptions = {}): Server {
   const path = options.path ?? '/mcp';
   return createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    options.drain?.admit(req, res);
     const pathname = pathOf(req);
     if (pathname === path) void proxy.handle(req, res);
-    else if (!serveOps(proxy, options.metrics, pathname, req, res)) notFound(req, res, `MCP is served on ${path}`);
+    else if (!serveOps(proxy, options, pathname, req, res)) notFound(req, res, `MCP is served on ${path}`);
   });
 }
 
-/** `/metrics` and `/healthz` on a port apart from the MCP port (`--metrics-port`), so that one can be exposed without the other. */
-export function createMetricsServer(proxy: McpProxy, metrics: ProxyMetrics): Server {
+/** `/metrics`, `/healthz` and `/readyz` on a port apart from the MCP port (`--metrics-port`), so that one can be exposed without the other. */
+export function createMetricsServer(proxy: McpProxy, metrics: ProxyMetrics, drain?: Drain): Server {
   return createServer((req, res) => {
-    if (!serveOps(proxy, metrics, pathOf(req), req, res)) notFound(req, res, 'this port serves /metrics and /healthz');
+    if (!serveOps(proxy, { metrics, drain }, pathOf(req), req, res)) notFound(req, res, 'this port serves /metrics, /healthz and /readyz');
   });
 }
 
@@ -34,11 +38,24 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-function serveOps(proxy: McpProxy, metrics: ProxyMetrics | undefined, pathname: string, req: IncomingMessage, res: ServerResponse): boolean {
+/**
+ * The probes' paths and metrics. `/healthz` is liveness: the process answers. `/readyz` is
+ * readiness: 503 from the moment a drain starts (SIGTERM), else 200 — whatever Redis or the pods
+ * do: every replica shares them, and a readiness tied to them would take all replicas out of the
+ * Service at once, turning the degraded service of a Redis outage (sessions served from each
+ * replica's copies) or a pod outage (answered with a clear error) into connection refusals.
+ */
+function serveOps(proxy: McpProxy, { metrics, drain }: Pick<ProxyServerOptions, 'metrics' | 'drain'>, pathname: string, req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method !== 'GET') return false;
   if (pathname === '/healthz') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', replica: proxy.replicaId, store: proxy.store.kind }));
+    return true;
+  }
+  if (pathname === '/readyz') {
+    const draining = drain?.draining ?? false;
+    res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: draining ? 'draining' : 'ready', replica: proxy.replicaId }));
     return true;
   }
   if (pathname === '/metrics' && metrics) {

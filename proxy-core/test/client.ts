@@ -1,10 +1,11 @@
 import { request } from 'undici';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 
-/** The official SDK client, connected (initialize + initialized) through `url`. */
-export async function connectClient(url: string, sessionId?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(new URL(url), sessionId ? { sessionId } : {});
+/** The official SDK client, connected (initialize + initialized) through `url`; `fetch` dials its connections (a front door's). */
+export async function connectClient(url: string, sessionId?: string, fetch?: FetchLike): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { ...(sessionId ? { sessionId } : {}), ...(fetch ? { fetch } : {}) });
   const client = new Client({ name: 'pinlab-test', version: '0.0.0' });
   await client.connect(transport);
   return { client, transport };

@@ -9,7 +9,7 @@ export interface TestPod {
   port: number;
   /** Its MCP URL, as the service lists it. */
   url: string;
-  /** `127.0.0.1:<port>`: how the proxy names it in records and events. */
+  /** `<host>:<port>`: how the proxy names it in records and events. */
   address: string;
   /** Its process id now (a restart changes it). */
   readonly pid: number;
@@ -31,9 +31,11 @@ export interface PodOptions {
   jsonResponse?: boolean;
 }
 
-export async function startPod(name: string, options: PodOptions & { port?: number } = {}): Promise<TestPod> {
+/** `host`: a loopback address to listen on (127.0.0.2, …: pods on the same port, as a headless Service's are); default 127.0.0.1. */
+export async function startPod(name: string, options: PodOptions & { port?: number; host?: string } = {}): Promise<TestPod> {
   const style = options.sessionLost ?? '404';
-  const args = ['--pod', name, '--session-lost', style, ...(options.jsonResponse ? ['--json-response'] : [])];
+  const host = options.host ?? '127.0.0.1';
+  const args = ['--pod', name, '--host', host, '--session-lost', style, ...(options.jsonResponse ? ['--json-response'] : [])];
   const launch = async (port: number) => {
     const { child, line } = await spawnNode('app/demo-backend/main.ts', ['--port', String(port), ...args], /"event":"listening"/);
     return { child, port: (JSON.parse(line) as { port: number }).port };
@@ -44,8 +46,8 @@ export async function startPod(name: string, options: PodOptions & { port?: numb
   return {
     name,
     port,
-    url: `http://127.0.0.1:${port}/mcp`,
-    address: `127.0.0.1:${port}`,
+    url: `http://${host}:${port}/mcp`,
+    address: `${host}:${port}`,
     get pid() {
       return child.pid as number;
     },
@@ -57,11 +59,11 @@ export async function startPod(name: string, options: PodOptions & { port?: numb
     pause: () => void child.kill('SIGSTOP'),
     resume: () => void child.kill('SIGCONT'),
     async stats() {
-      const response = await request(`http://127.0.0.1:${port}/healthz`);
+      const response = await request(`http://${host}:${port}/healthz`);
       return (await response.body.json()) as DemoBackendStats;
     },
     async resetNext() {
-      await (await request(`http://127.0.0.1:${port}/chaos/reset-next`, { method: 'POST' })).body.dump();
+      await (await request(`http://${host}:${port}/chaos/reset-next`, { method: 'POST' })).body.dump();
     },
   };
 }

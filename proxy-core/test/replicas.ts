@@ -7,6 +7,8 @@ import { killChild, spawnNode } from './processes.ts';
 
 export type ReplicaConfig = Partial<ProxyConfig> & Pick<ProxyConfig, 'backends'>;
 
+const seconds = (ms: number) => String(ms / 1000);
+
 function fullConfig(config: ReplicaConfig): ProxyConfig {
   return {
     ...DEFAULTS, port: 0, replicaId: 'replica-1', storeRequired: false, logFormat: 'text', ...config,
@@ -29,17 +31,25 @@ export interface ProxyProcess {
   child: ChildProcess;
   kill(): Promise<void>;
   restart(): Promise<void>;
+  /** Sends `signal` and waits for the exit: its code (null when a signal ended it). */
+  stop(signal: NodeJS.Signals): Promise<number | null>;
+  /** Starts it again on its port after `stop`; resolves once it listens. */
+  start(): Promise<void>;
   output(): string;
 }
 
 export async function spawnReplica(config: ReplicaConfig): Promise<ProxyProcess> {
   const c = fullConfig(config);
   const args = (port: number) => [
-    '--port', String(port), '--host', '127.0.0.1', ...c.backends.flatMap((b) => ['--backend', b]), '--store', c.store,
+    '--port', String(port), '--host', '127.0.0.1', ...c.backends.flatMap((b) => ['--backend', b]),
+    ...(c.backendDns ? ['--backend-dns', `${c.backendDns.name}:${c.backendDns.port}${c.backendDns.path}`] : []),
+    ...(c.dnsServer ? ['--dns-server', c.dnsServer] : []), '--dns-refresh', seconds(c.dnsRefreshMs ?? DEFAULTS.dnsRefreshMs),
+    '--shutdown-delay', seconds(c.shutdownDelayMs ?? DEFAULTS.shutdownDelayMs), '--shutdown-timeout', seconds(c.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs),
+    '--store', c.store,
     '--redis-url', c.redisUrl, '--key-prefix', c.keyPrefix, '--pinning', c.pinning, '--recovery', c.recovery ? 'on' : 'off',
     '--replica-id', c.replicaId, '--log-format', 'json',
-    '--health-interval', String(c.healthIntervalMs / 1000), '--health-timeout', String(c.healthTimeoutMs / 1000),
-    '--unhealthy-after', String(c.unhealthyAfter), '--replay-in-flight', c.replayInFlight, '--upstream-timeout', String(c.upstreamTimeoutMs / 1000),
+    '--health-interval', seconds(c.healthIntervalMs), '--health-timeout', seconds(c.healthTimeoutMs),
+    '--unhealthy-after', String(c.unhealthyAfter), '--replay-in-flight', c.replayInFlight, '--upstream-timeout', seconds(c.upstreamTimeoutMs),
     '--max-initialize', String(c.maxInitialize), ...(c.metricsPort === null ? [] : ['--metrics-port', String(c.metricsPort)]),
   ];
   const launch = async (port: number) => {
@@ -56,6 +66,14 @@ export async function spawnReplica(config: ReplicaConfig): Promise<ProxyProcess>
     kill: () => killChild(replica.child),
     async restart() {
       await killChild(replica.child);
+      started = await launch(port);
+      replica.child = started.child;
+    },
+    async stop(signal) {
+      await killChild(replica.child, signal);
+      return replica.child.exitCode;
+    },
+    async start() {
       started = await launch(port);
       replica.child = started.child;
     },

@@ -22,21 +22,39 @@ export class Service {
   /** The path every pod serves MCP on (all endpoints share it). */
   readonly path: string;
   private endpoints: Endpoint[];
+  /** Pods (endpoint keys) that were endpoints and are no longer, oldest first. */
+  private readonly departed = new Set<string>();
   private next = 0;
   /** Whether a pod (by endpoint key) may take new connections; all may until told otherwise. */
   private healthy: (pod: string) => boolean = () => true;
 
-  constructor(urls: readonly string[]) {
-    const { endpoints, path } = parseEndpoints(urls);
-    this.endpoints = endpoints;
-    this.path = path;
+  /** `path`: the pods' MCP path, for a list that may start empty (found by DNS); default: the URLs' own. */
+  constructor(urls: readonly string[], path?: string) {
+    const parsed = parseEndpoints(urls, path);
+    this.endpoints = parsed.endpoints;
+    this.path = parsed.path;
   }
 
   /** Replaces the endpoint list, as pods come and go. Their path must stay the same. */
   setEndpoints(urls: readonly string[]): void {
     const { endpoints, path } = parseEndpoints(urls, this.path);
     if (path !== this.path) throw new Error(`every backend must serve the path ${this.path}, not ${path}`);
+    const now = new Set(endpoints.map(endpointKey));
+    for (const endpoint of this.endpoints) {
+      const key = endpointKey(endpoint);
+      if (!now.has(key)) this.departed.add(key);
+    }
+    for (const key of now) this.departed.delete(key);
+    for (const key of this.departed) {
+      if (this.departed.size <= MAX_DEPARTED) break;
+      this.departed.delete(key);
+    }
     this.endpoints = endpoints;
+  }
+
+  /** Whether `pod` (`host:port`) was an endpoint and has left the list (and not come back). */
+  hasLeft(pod: string): boolean {
+    return this.departed.size > 0 && this.departed.has(pod);
   }
 
   /** The endpoints now, healthy or not. */
@@ -88,6 +106,9 @@ export class Service {
     };
   }
 }
+
+/** Departed pods remembered, the oldest forgotten first: a session pinned to a forgotten one is sent to its address as before (refused or timed out, then recovered). */
+const MAX_DEPARTED = 10_000;
 
 /** `host:port` of the pod a socket is connected to, as the pod id in records and events. */
 export function podAddress(socket: Socket): string {

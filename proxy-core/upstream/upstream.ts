@@ -22,7 +22,7 @@ export interface Outgoing {
   body: Buffer | null;
 }
 
-/** An initialize answered, read up to its JSON-RPC response. */
+/** An initialize answered, read up to its JSON-RPC response (or a legacy event stream, up to its `endpoint` event). */
 export interface InitializeAnswer {
   statusCode: number;
   headers: IncomingHttpHeaders;
@@ -102,7 +102,23 @@ export class Upstream {
    * by `watch` because it stopped answering — is passed over for the next, as a client
    * retrying would: an initialize is safe to send again.
    */
-  async initialize(headers: Headers, body: Buffer, query: string, watch?: InitializeWatch): Promise<InitializeAnswer> {
+  initialize(headers: Headers, body: Buffer, query: string, watch?: InitializeWatch): Promise<InitializeAnswer> {
+    return this.heldViaService('POST', headers, body, query, hasResponseEvent, watch);
+  }
+
+  /**
+   * Opens an event stream (a legacy HTTP+SSE `GET`) through the service on a new connection,
+   * as `initialize` does: the pod reached is reported, and the stream is read until `enough`
+   * says so (its `endpoint` event), passing over pods that fail before that.
+   */
+  openStream(headers: Headers, query: string, enough: (text: string) => boolean, watch?: InitializeWatch): Promise<InitializeAnswer> {
+    return this.heldViaService('GET', headers, null, query, enough, watch);
+  }
+
+  /** A request through the service on a connection of its own, its answer held until an event stream's text is `enough` (any other answer: whole). */
+  private async heldViaService(
+    method: 'GET' | 'POST', headers: Headers, body: Buffer | null, query: string, enough: (text: string) => boolean, watch?: InitializeWatch,
+  ): Promise<InitializeAnswer> {
     const attempts = Math.max(1, Math.min(this.service.size, 3));
     for (let attempt = 1; ; attempt++) {
       const state: { pod: string | null; cut: Error | null; unwatch: () => void } = { pod: null, cut: null, unwatch: () => {} };
@@ -120,11 +136,11 @@ export class Upstream {
         bodyTimeout: 0,
       });
       try {
-        const response = await client.request({ path: this.service.path + query, method: 'POST', headers, body });
+        const response = await client.request({ path: this.service.path + query, method, headers, body });
         const sse = String(response.headers['content-type'] ?? '').startsWith('text/event-stream');
-        const { held, ended } = await readUntil(response.body, sse ? hasResponseEvent : () => false, INITIALIZE_HOLD_LIMIT);
+        const { held, ended } = await readUntil(response.body, sse ? enough : () => false, INITIALIZE_HOLD_LIMIT);
         state.unwatch();
-        // Closes once the body has been read; the connection is used for this handshake only.
+        // Closes once the body has been read; the connection is used for this exchange only.
         void client.close();
         return { statusCode: response.statusCode, headers: response.headers, head: held, rest: ended ? null : response.body, pod: state.pod ?? SERVICE_POD };
       } catch (error) {
