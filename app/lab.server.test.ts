@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../proxy-core/test/client.ts';
 import { startRedis, type TestRedis } from '../proxy-core/test/redis.ts';
 import type { LabEvent } from './events.ts';
@@ -8,21 +8,12 @@ import { runScenario } from './scenarios/run.ts';
 import { verdictOf } from './scenarios/verdict.ts';
 import { reduceAll } from './state/reducer.ts';
 import { emptySnapshot } from './state/snapshot.ts';
+import { labsForEachTest } from './test/lab.ts';
 
 const EVERYTHING = 'node_modules/@modelcontextprotocol/server-everything/dist/index.js';
 const STATELESS = 'app/server/fixtures/stateless-server.ts';
 
-const labs: Lab[] = [];
-afterEach(async () => {
-  await Promise.all(labs.splice(0).map((lab) => lab.stop()));
-});
-
-async function startLab(config: Parameters<typeof Lab.start>[0]) {
-  const events: LabEvent[] = [];
-  const lab = await Lab.start({ runtime: 'process', ingressPort: 0, ...config }, { onEvent: (e) => events.push(e) });
-  labs.push(lab);
-  return { lab, events };
-}
+const { labs, startLab } = labsForEachTest();
 
 const keyCounts = (events: LabEvent[]) => events.flatMap((e) => (e.type === 'redis.keys' ? [e.keys] : []));
 const calls = (events: LabEvent[]) => events.filter((e): e is Extract<LabEvent, { type: 'traffic.call' }> => e.type === 'traffic.call');
@@ -70,7 +61,9 @@ describe('state losses on a server that is not the demo', () => {
     });
     expect(lab.server).toMatchObject({ kind: 'command', name: 'mcp-servers/everything', sessions: true, error: null });
     lab.startTraffic({ clients: 6, rate: 5 });
-    await expect.poll(() => events.filter((e) => e.type === 'session.created').length, { timeout: 10_000 }).toBe(6);
+    // Every session in use (its handshake over, a call answered): a kill mid-handshake is another story.
+    const inUse = () => new Set(calls(events).flatMap((c) => (c.ok && c.sessionId ? [c.sessionId] : []))).size;
+    await expect.poll(inUse, { timeout: 10_000 }).toBe(6);
     const pinned = new Map<string, number>();
     for (const e of events) if (e.type === 'session.created') pinned.set(e.pod, (pinned.get(e.pod) ?? 0) + 1);
     const busiest = [...pinned.entries()].sort((a, b) => b[1] - a[1])[0]![0];
@@ -82,11 +75,14 @@ describe('state losses on a server that is not the demo', () => {
     const verdict = verdictOf(events);
     expect(verdict.recoveries).toBe(pinned.get(busiest));
     expect(verdict.stateLosses, 'each re-initialization started its session afresh').toBe(verdict.recoveries);
-    expect(verdict.clientErrors).toBe(0);
+    // echo is read-only, but these clients never listed the tools through the proxy: one in flight at the kill may honestly be answered "outcome unknown".
+    expect(verdict.recoverableErrors, verdict.errorSamples.join('\n')).toBe(0);
     expect(verdict.sessionless).toBe(0);
     expect(verdictOf(events, { demo: true }).stateLosses, 'no counter to go back on this server').toBe(0);
     const snapshot = reduceAll(emptySnapshot(), events);
-    expect(snapshot.totals).toMatchObject({ recoveries: verdict.recoveries, stateLosses: verdict.stateLosses, clientErrors: 0, sessionless: 0 });
+    expect(snapshot.totals).toMatchObject({
+      recoveries: verdict.recoveries, stateLosses: verdict.stateLosses, recoverableErrors: 0, unknownOutcome: verdict.unknownOutcome, sessionless: 0,
+    });
   });
 });
 

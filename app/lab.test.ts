@@ -1,24 +1,14 @@
 import { createServer } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call, connectClient } from '../proxy-core/test/client.ts';
 import { parseLabConfig } from './config.ts';
-import type { LabEvent } from './events.ts';
 import { Lab } from './lab.ts';
 import { PID_ROOT } from './pods/process-runtime.ts';
+import { labsForEachTest } from './test/lab.ts';
 
-const labs: Lab[] = [];
-afterEach(async () => {
-  await Promise.all(labs.splice(0).map((lab) => lab.stop()));
-});
-
-async function startLab(config: Parameters<typeof Lab.start>[0]) {
-  const events: LabEvent[] = [];
-  const lab = await Lab.start({ runtime: 'process', ingressPort: 0, ...config }, { onEvent: (e) => events.push(e) });
-  labs.push(lab);
-  return { lab, events };
-}
+const { startLab } = labsForEachTest();
 
 describe('lab config', () => {
   it('names each bad field and what it allows', () => {

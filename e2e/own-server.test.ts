@@ -1,40 +1,15 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabSnapshot } from '../app/state/snapshot.ts';
-import { LabPage } from './pages/lab-page.ts';
-import { chromiumAvailable, CHROMIUM, launchChromium } from './support/browser.ts';
-import { serveLab, type ServedLab } from './support/serve.ts';
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, NO_CHROMIUM, servedPage } from './support/served-page.ts';
 
-const ARTIFACTS = fileURLToPath(new URL('../test-results/e2e/', import.meta.url));
 // The reference MCP server (a devDependency), as a user would run their own: relative to where Pinlab runs (the repo root here).
 const EVERYTHING = 'node node_modules/@modelcontextprotocol/server-everything/dist/index.js streamableHttp';
-if (!chromiumAvailable()) console.warn(`SKIPPED: the web UI tests — no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
-describe.skipIf(!chromiumAvailable())('your own MCP server in the lab, set up from the UI (pinlab serve --no-start)', () => {
-  let lab: ServedLab;
-  let browser: Browser;
-  let page: Page;
-  let ui: LabPage;
-
-  const snapshot = async (): Promise<LabSnapshot> =>
-    (await (await request(`${lab.origin}/api/snapshot`, { headers: { authorization: `Bearer ${lab.token}` } })).body.json()) as LabSnapshot;
-
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    [lab, browser] = await Promise.all([serveLab(['--no-start', '--runtime', 'process']), launchChromium()]);
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    ui = new LabPage(page);
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await lab?.stop();
-  });
+describe.skipIf(NO_CHROMIUM)('your own MCP server in the lab, set up from the UI (pinlab serve --no-start)', () => {
+  const served = servedPage(['--no-start', '--runtime', 'process']);
 
   it('the start panel checks the server fields where they are typed', async () => {
+    const { ui, page, lab } = served;
     await ui.open(lab.url);
     await ui.fillCommandServer({ command: 'node "unclosed', portEnv: '9PORT', path: 'mcp', env: 'not a pair' });
     await page.getByTestId('start-lab').click();
@@ -47,6 +22,7 @@ describe.skipIf(!chromiumAvailable())('your own MCP server in the lab, set up fr
   });
 
   it('runs server-everything as a command on 2 pods: the header names it, and echo calls go through with no client error', async () => {
+    const { ui, page, snapshot } = served;
     await ui.fillStart({ pods: 2, runtime: 'process' });
     await ui.fillCommandServer({ command: EVERYTHING, portEnv: 'PORT', path: '/mcp', env: '' });
     expect(await page.getByTestId('start-invalid').count()).toBe(0);
@@ -76,7 +52,8 @@ describe.skipIf(!chromiumAvailable())('your own MCP server in the lab, set up fr
     await ui.startTraffic();
     await expect.poll(() => ui.timelineText(), { timeout: 15_000 }).toMatch(/calling tools\/call echo/);
     await expect.poll(() => ui.callsTotal(), { timeout: 30_000 }).toBeGreaterThanOrEqual(20);
-    expect(await ui.clientErrors()).toBe(0);
+    expect(await ui.recoverableErrors()).toBe(0);
+    expect(await ui.unknownOutcomes()).toBe(0);
     const after = await snapshot();
     expect(after.totals.clientErrors).toBe(0);
     // Each client's session is pinned to one of the two pods.

@@ -1,5 +1,7 @@
 import type { MatrixRow } from '../scenarios/matrix.ts';
 import type { ScenarioResult } from '../scenarios/run.ts';
+import { verdictLine } from '../scenarios/verdict.ts';
+import { SLOW_CALL_MS } from '../shared/call-outcome.ts';
 
 function mode(r: ScenarioResult): string {
   return `store ${r.config.store}, pinning ${r.config.pinning}, recovery ${r.config.recovery ? 'on' : 'off'}, affinity ${r.config.affinity}`;
@@ -7,13 +9,13 @@ function mode(r: ScenarioResult): string {
 
 /** A scenario's verdict for a person. */
 export function formatVerdict(r: ScenarioResult): string {
-  const verdict = r.clientErrors === 0 ? 'PASS — no client saw an error' : `FAIL — ${r.clientErrors} client-visible error(s)`;
   return [
-    `scenario ${r.scenario}: ${verdict}`,
+    `scenario ${r.scenario}: ${verdictLine(r)}`,
     `  lab: ${r.config.replicas} replica(s), ${r.config.pods} pod(s); ${mode(r)}`,
     `  ${r.runtime}`,
-    `  requests ${r.requests}, client errors ${r.clientErrors}, recoveries ${r.recoveries}, state losses ${r.stateLosses}`,
-    `  latency p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms`,
+    `  requests ${r.requests}; client errors ${r.clientErrors}: recoverable ${r.recoverableErrors}, outcome unknown ${r.unknownOutcome}`,
+    `  recoveries ${r.recoveries}, state losses ${r.stateLosses}`,
+    `  waits: ${r.slowCalls} call(s) longer than ${SLOW_CALL_MS / 1000} s, the longest ${r.longestWaitMs} ms; latency p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms`,
     ...r.errorSamples.map((e) => `  error: ${e}`),
     '',
   ].join('\n');
@@ -21,12 +23,17 @@ export function formatVerdict(r: ScenarioResult): string {
 
 /** The matrix as one Markdown table; a row without numbers says why: n/a, or failed, with the reason. */
 export function formatMatrix(rows: readonly MatrixRow[]): string {
-  const header = ['scenario', 'store', 'pinning', 'recovery', 'requests', 'client errors', 'recoveries', 'state losses', 'p50 ms', 'p99 ms', 'note'];
+  const numbers = [
+    'requests', 'recoverable errors', 'outcome unknown', 'recoveries', 'state losses', `waits > ${SLOW_CALL_MS / 1000} s`, 'longest wait ms', 'p50 ms', 'p99 ms',
+  ];
+  const header = ['scenario', 'store', 'pinning', 'recovery', ...numbers, 'note'];
   const cells = rows.map((r) => {
     const mode = [r.scenario, r.store, r.pinning, r.recovery ? 'on' : 'off'];
     const v = r.verdict;
-    if (!v) return [...mode, r.notApplicable ? 'n/a' : 'FAILED', '—', '—', '—', '—', '—', cell(r.notApplicable ?? r.failed ?? '')];
-    return [...mode, String(v.requests), String(v.clientErrors), String(v.recoveries), String(v.stateLosses), String(v.latencyMs.p50), String(v.latencyMs.p99), ''];
+    if (!v) return [...mode, r.notApplicable ? 'n/a' : 'FAILED', ...numbers.slice(1).map(() => '—'), cell(r.notApplicable ?? r.failed ?? '')];
+    return [
+      ...mode, ...[v.requests, v.recoverableErrors, v.unknownOutcome, v.recoveries, v.stateLosses, v.slowCalls, v.longestWaitMs, v.latencyMs.p50, v.latencyMs.p99].map(String), '',
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;

@@ -8,10 +8,16 @@ export const DEMO_MCP_PATH = '/mcp';
 
 /**
  * The demo backend's arguments after its script, the same in a container and as a process:
- * where it listens, the pod name it answers `whoami` with, how it says a session is lost.
+ * where it listens, the pod name it answers `whoami` with, how it says a session is lost, and
+ * where its carts live (with Redis carts, the Redis: the lab fills in its own).
  */
 export function demoArgs(name: string, backend: DemoBackend, host: string, port: number): string[] {
-  return ['--host', host, '--port', String(port), '--pod', name, '--session-lost', backend.sessionLost ?? '404'];
+  const args = ['--host', host, '--port', String(port), '--pod', name, '--session-lost', backend.sessionLost ?? '404'];
+  if (backend.carts === 'redis') {
+    if (!backend.cartsRedisUrl) throw new Error(`pod ${name}: the demo's Redis carts need a Redis URL, and the lab has none`);
+    args.push('--carts', 'redis', '--redis-url', backend.cartsRedisUrl);
+  }
+  return args;
 }
 
 /**

@@ -12,10 +12,11 @@ import { waitForMcp } from './probe.ts';
 import { notReady } from './start-failure.ts';
 import type { BackendSpec, PodInfo, PodRuntime } from './runtime.ts';
 
-const LAB_LABEL = 'pinlab.lab';
+/** Every container of a lab carries this label, its value the lab's id. */
+export const LAB_LABEL = 'pinlab.lab';
 const POD_LABEL = 'pinlab.pod';
 const OWNER_LABEL = 'pinlab.owner-pid';
-const DEFAULT_SOCKET = '/var/run/docker.sock';
+export const DEFAULT_SOCKET = '/var/run/docker.sock';
 const DEMO_PORT = 8080;
 /** Where a command pod listens inside its container (each container has its own network). */
 const COMMAND_PORT = 8080;

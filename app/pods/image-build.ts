@@ -110,8 +110,8 @@ export async function inspectImage(docker: Docker, name: string): Promise<string
   }
 }
 
-/** The content's image, tagged by its hash; built only when no image has that tag. */
-async function ensureImage(docker: Docker, content: ImageContent, progress: OnImageProgress): Promise<string> {
+/** The content's image, tagged by its hash; built only when no image has that tag (the proxy's offline image too: deploy/docker/). */
+export async function ensureImage(docker: Docker, content: ImageContent, progress: OnImageProgress): Promise<string> {
   const tag = await contentTag(content);
   if (await inspectImage(docker, tag)) {
     progress({ stage: 'ready', message: `reusing ${tag}` });

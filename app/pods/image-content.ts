@@ -27,7 +27,7 @@ export interface BaseImage {
   id: string;
 }
 
-const DEMO_PACKAGES = ['@modelcontextprotocol/sdk', 'zod', 'commander'];
+const DEMO_PACKAGES = ['@modelcontextprotocol/server', '@hono/node-server', 'ioredis', 'zod', 'commander'];
 
 /** The demo backend's sources and the packages it needs, on `base`, run by `node`. */
 export async function demoImageContent(root: string, base: BaseImage): Promise<ImageContent> {
@@ -78,7 +78,8 @@ export async function contentOf(file: ContextFile): Promise<Buffer> {
   return 'content' in file ? file.content : readFile(file.source);
 }
 
-function baseRef(base: BaseImage): string {
+/** How an image's content names its base: a rebuilt base is a new image. */
+export function baseRef(base: BaseImage): string {
   return `${base.tag}@${base.id}`;
 }
 
@@ -123,7 +124,7 @@ async function demoFiles(root: string): Promise<ContextFile[]> {
 }
 
 /** The installed packages `names` and their dependency closure, each at its `node_modules` path under `files/`. */
-async function packageTreeFiles(root: string, names: string[], neededBy: string): Promise<ContextFile[]> {
+export async function packageTreeFiles(root: string, names: string[], neededBy: string): Promise<ContextFile[]> {
   const files: ContextFile[] = [];
   for (const dir of await dependencyClosure(root, names, neededBy)) {
     for (const file of await packageFiles(path.join(root, dir))) {

@@ -97,6 +97,11 @@ export class ReplicaSet {
     for (const replica of this.replicas.values()) replica.running?.proxy.configure(settings);
   }
 
+  /** Removes a session's record from every running replica's store, as its TTL running out would. */
+  async forgetSession(sessionId: string): Promise<void> {
+    await Promise.all([...this.replicas.values()].map((r) => r.running?.proxy.store.delete(sessionId)));
+  }
+
   /** The store replicas open from their next start on (a running proxy cannot change stores). */
   setStore(store: ReplicaTemplate['store'], redisUrl: string): void {
     this.template.store = store;
@@ -131,7 +136,7 @@ export class ReplicaSet {
     replica.unsubscribe = events.onAny(this.onEvent);
     replica.running = await startProxy(
       { ...DEFAULTS, ...this.template, port: replica.info.port, host: '127.0.0.1', replicaId: replica.info.id, logFormat: 'text' },
-      (level, message) => level !== 'info' && this.log(`${replica.info.id}: ${message}`),
+      (level, message, fields) => level !== 'info' && !isEventLine(fields) && this.log(`${replica.info.id}: ${message}`),
       events,
     );
     replica.info.state = 'running';
@@ -152,4 +157,14 @@ export class ReplicaSet {
     if (!replica) throw new Error(`no replica named ${id} (replicas: ${[...this.replicas.keys()].join(', ')})`);
     return replica;
   }
+}
+
+/**
+ * proxy-core logs its lifecycle events too (`pod.health`, `inflight.ended`…): the event's
+ * name as the message, its fields beside — every event's `replicaId` among them. The lab has
+ * the events themselves, told in full by app/shared/describe.ts in the timeline and reports:
+ * such a line, the bare name, would only say the same thing worse.
+ */
+function isEventLine(fields: Record<string, unknown> | undefined): boolean {
+  return fields !== undefined && 'replicaId' in fields;
 }

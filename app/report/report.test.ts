@@ -71,4 +71,19 @@ describe('the bug report', () => {
     expect(json.sessions).toMatchObject([{ sessionId: session, client: 'client-1', steps: json.timeline.slice(1) }]);
     expect(markdown).toContain(`\n  +0.005 s  session ${session} lost 127.0.0.1:4001`);
   });
+
+  it('splits the client errors in its verdict: recoverable ones fail it, honest "outcome unknown" answers are said beside', () => {
+    const config = parseLabConfig({});
+    const called = (ok: boolean, latencyMs: number, rpcCode: number | null, error: string | null): LabEvent => ({
+      type: 'traffic.call', at, client: 'client-1', sessionId: 's1', method: 'tools/call counter', ok, latencyMs, status: null, rpcCode, error, count: null, stateLost: false,
+    });
+    const unknown = called(false, 2400, -32050, 'MCP error -32050: the call may or may not have run');
+    const passed = buildReport({ title: 't', config, runtimeNote: 'process', versions: {}, events: [called(true, 3, null, null), unknown] });
+    expect(passed.json.verdict).toMatchObject({ clientErrors: 1, recoverableErrors: 0, unknownOutcome: 1, slowCalls: 0, longestWaitMs: 2400 });
+    expect(passed.markdown).toContain('PASS — no recoverable error (1 call in flight answered "outcome unknown").');
+    expect(passed.markdown).toMatch(/\| requests \| recoverable errors \| outcome unknown \| .* \| waits > 5 s \| longest wait ms \|.*\n.*\n\| 2 \| 0 \| 1 \| 0 \| 0 \| 0 \| 0 \| 2400 \|/);
+    const failed = buildReport({ title: 't', config, runtimeNote: 'process', versions: {}, events: [called(false, 7000, -32001, 'Session not found'), unknown] });
+    expect(failed.markdown).toContain('FAIL — 1 recoverable error seen by the clients (1 call in flight answered "outcome unknown").');
+    expect(failed.json.verdict).toMatchObject({ recoverableErrors: 1, slowCalls: 1, longestWaitMs: 7000 });
+  });
 });

@@ -2,9 +2,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabConfig } from '../config.ts';
 import type { LabEvent } from '../events.ts';
-import { verdictOf, type Verdict } from '../scenarios/verdict.ts';
+import { verdictLine, verdictOf, type Verdict } from '../scenarios/verdict.ts';
 import { sourceOf } from '../server/source.ts';
 import type { ServerUnderTest } from '../server/under-test.ts';
+import { EXPLAINED, SLOW_CALL_MS } from '../shared/call-outcome.ts';
 import { describe, worthALine } from '../shared/describe.ts';
 import { sessionOf } from '../shared/names.ts';
 import { reduceAll } from '../state/reducer.ts';
@@ -124,13 +125,17 @@ function markdown(report: ReportJson): string {
   const lines = [
     `# Pinlab report: ${report.title}`,
     '',
-    `Created ${report.createdAt}. ${v.clientErrors === 0 ? 'No client saw an error.' : `**${v.clientErrors} client-visible error(s).**`}`,
+    `Created ${report.createdAt}. ${verdictLine(v)}.`,
     '',
     '## Verdict',
     '',
-    '| requests | client errors | recoveries | state losses | sessionless | p50 ms | p99 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    `| ${v.requests} | ${v.clientErrors} | ${v.recoveries} | ${v.stateLosses} | ${v.sessionless} | ${v.latencyMs.p50} | ${v.latencyMs.p99} |`,
+    `- recoverable errors: ${EXPLAINED.recoverableErrors}`,
+    `- outcome unknown: ${EXPLAINED.unknownOutcome}`,
+    `- waits > ${SLOW_CALL_MS / 1000} s: ${EXPLAINED.slowCalls}`,
+    '',
+    `| requests | recoverable errors | outcome unknown | recoveries | state losses | sessionless | waits > ${SLOW_CALL_MS / 1000} s | longest wait ms | p50 ms | p99 ms |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| ${v.requests} | ${v.recoverableErrors} | ${v.unknownOutcome} | ${v.recoveries} | ${v.stateLosses} | ${v.sessionless} | ${v.slowCalls} | ${v.longestWaitMs} | ${v.latencyMs.p50} | ${v.latencyMs.p99} |`,
     '',
     ...(v.errorSamples.length ? ['Errors the clients saw:', '', ...v.errorSamples.map((e) => `- \`${e}\``), ''] : []),
     '## Setup',

@@ -71,7 +71,10 @@ async function runRow(scenario: string, mode: MatrixMode, config: LabConfigInput
 /** One row for progress logs: the mode, then its numbers, or n/a or the failure with the reason. */
 export function describeRow(row: MatrixRow): string {
   const mode = `${row.scenario} with store ${row.store}, pinning ${row.pinning}, recovery ${row.recovery ? 'on' : 'off'}`;
-  if (row.verdict) return `${mode}: ${row.verdict.clientErrors} client error(s), ${row.verdict.recoveries} recoveries`;
+  if (row.verdict) {
+    const v = row.verdict;
+    return `${mode}: ${v.recoverableErrors} recoverable error(s), ${v.unknownOutcome} outcome unknown, ${v.recoveries} recoveries, longest wait ${v.longestWaitMs} ms`;
+  }
   if (row.notApplicable) return `${mode}: n/a (${row.notApplicable})`;
   return `${mode}: failed: ${row.failed}`;
 }

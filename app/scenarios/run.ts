@@ -44,7 +44,7 @@ export async function runScenarioOn(lab: Lab, name: string, events: () => readon
   const ownTraffic = !lab.trafficRunning;
   try {
     if (ownTraffic) {
-      lab.startTraffic({ clients: options.clients ?? TRAFFIC_DEFAULTS.clients, rate: options.rate ?? TRAFFIC_DEFAULTS.rate });
+      lab.startTraffic({ clients: options.clients ?? TRAFFIC_DEFAULTS.clients, rate: options.rate ?? TRAFFIC_DEFAULTS.rate, clientsEra: scenario.clientsEra });
       await sleep(options.warmupMs ?? 2000);
     }
     await scenario.run({ lab, events, settle: (ms) => sleep(ms) });

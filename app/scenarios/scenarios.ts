@@ -1,4 +1,4 @@
-import type { LabConfig } from '../config.ts';
+import type { ClientsEra, LabConfig } from '../config.ts';
 import type { LabEvent } from '../events.ts';
 import type { Lab } from '../lab.ts';
 import { SCENARIO_CATALOG, SCENARIO_NAMES, type ScenarioName } from '../shared/scenario-catalog.ts';
@@ -16,6 +16,8 @@ export interface Scenario {
   description: string;
   /** Why the scenario cannot apply to a lab so configured (there is nothing of the lab's to break), or null. */
   notApplicable(config: LabConfig): string | null;
+  /** The clients' era when the scenario runs traffic of its own (else the lab's config says). */
+  clientsEra?: ClientsEra;
   run(ctx: ScenarioContext): Promise<void>;
 }
 
@@ -57,10 +59,23 @@ function podByAddress(lab: Lab, address: string | undefined): string {
   return (live.find((p) => p.address === address) ?? live[0])!.name;
 }
 
+/** How long pod-hang keeps its pod paused: well past the health budget (interval × threshold + recovery ≈ 2–3 s). */
+const HANG_MS = 10_000;
+
 /** What each scenario of the catalog does to a lab. */
 const RUNS: Record<ScenarioName, Scenario['run']> = {
   'pod-kill': async ({ lab, events, settle }) => {
     await lab.killPod(podByAddress(lab, busiestPod(events())));
+    await settle(3000);
+  },
+  'pod-hang': async ({ lab, events, settle }) => {
+    const pod = podByAddress(lab, busiestPod(events()));
+    await lab.pausePod(pod);
+    try {
+      await settle(HANG_MS);
+    } finally {
+      await lab.unpausePod(pod);
+    }
     await settle(3000);
   },
   'pod-restart-in-place': async ({ lab, events, settle }) => {
@@ -81,6 +96,13 @@ const RUNS: Record<ScenarioName, Scenario['run']> = {
     await lab.scalePods(1);
     await settle(3000);
   },
+  'handle-leak': async ({ lab, settle }) => {
+    // Nothing to break: the service spreads sessionless calls over the pods by itself.
+    if (lab.trafficClientsEra === 'legacy') {
+      throw new Error('handle-leak needs modern clients, and the traffic running now is legacy only: stop it, or start it with the clients\' era modern or mix');
+    }
+    await settle(6000);
+  },
   'rolling-restart': async ({ lab, settle }) => {
     for (const pod of lab.pods().filter((p) => p.state !== 'dead')) {
       await lab.restartPod(pod.name);
@@ -97,13 +119,24 @@ function noRedisOfItsOwn(config: LabConfig): string | null {
   return null;
 }
 
+/** Handles are the demo's cart tools' (the detector watches any server's calls, but only the demo is known to mint them). */
+function noHandlesToLeak(config: LabConfig): string | null {
+  return config.backend.kind === 'demo' ? null : "the pods do not run the demo backend, whose cart tools mint the handles (the lab's leak detector watches any server's calls all the same)";
+}
+
 /** Scenarios that apply only to some labs; the others apply to every lab. */
 const PRECONDITIONS: Partial<Record<ScenarioName, Scenario['notApplicable']>> = {
   'redis-outage': noRedisOfItsOwn,
+  'handle-leak': noHandlesToLeak,
+};
+
+/** Scenarios whose own traffic is of an era of their own. */
+const CLIENTS_ERA: Partial<Record<ScenarioName, ClientsEra>> = {
+  'handle-leak': 'modern',
 };
 
 export const SCENARIOS: readonly Scenario[] = SCENARIO_CATALOG.map((entry) => ({
-  ...entry, run: RUNS[entry.name], notApplicable: PRECONDITIONS[entry.name] ?? (() => null),
+  ...entry, run: RUNS[entry.name], notApplicable: PRECONDITIONS[entry.name] ?? (() => null), clientsEra: CLIENTS_ERA[entry.name],
 }));
 
 export function findScenario(name: string): Scenario {

@@ -1,11 +1,15 @@
 import type { LabEvent } from '../events.ts';
+import { callOutcome, countCall, NO_CALLS, type CallCounts } from '../shared/call-outcome.ts';
 
-/** What a scenario run shows, in numbers. */
-export interface Verdict {
+/**
+ * What a scenario run shows, in numbers. Client-visible errors come split (see CallCounts):
+ * `recoverableErrors` must be 0 with pod pinning, Redis and recovery; `unknownOutcome` counts
+ * calls in flight on a pod that died or hung, not safe to repeat (the demo's `counter`), that
+ * the proxy honestly answered "may or may not have run"; `clientErrors` is their sum.
+ */
+export interface Verdict extends CallCounts {
   /** Tool calls the simulated clients made. */
   requests: number;
-  /** Calls that failed as the client saw them. */
-  clientErrors: number;
   /** Re-initializations (one per session per generation; reused ones not counted). */
   recoveries: number;
   /**
@@ -14,10 +18,8 @@ export interface Verdict {
    * session afresh on its new pod.
    */
   stateLosses: number;
-  /** Calls that succeeded without a session (a stateless server): spread by the service, not errors. */
-  sessionless: number;
   latencyMs: { p50: number; p99: number };
-  /** The first few distinct client-visible errors, for the reader. */
+  /** The first few distinct client-visible errors, recoverable ones first, for the reader. */
   errorSamples: string[];
 }
 
@@ -29,27 +31,23 @@ export interface VerdictOptions {
   demo?: boolean;
 }
 
+const SAMPLES = 5;
+
 /** Computes a verdict from a lab's events alone. */
 export function verdictOf(events: readonly LabEvent[], options: VerdictOptions = {}): Verdict {
   const identified = events.find((e) => e.type === 'server.identified');
   const demo = options.demo ?? (identified ? identified.server.kind === 'demo' : true);
   const latencies: number[] = [];
-  let requests = 0;
-  let clientErrors = 0;
+  let counts = NO_CALLS;
   let recoveries = 0;
   let stateLosses = 0;
-  let sessionless = 0;
-  const samples = new Set<string>();
+  const samples = { 'recoverable-error': new Set<string>(), 'unknown-outcome': new Set<string>() };
   for (const event of events) {
     if (event.type === 'traffic.call') {
-      requests++;
       latencies.push(event.latencyMs);
-      if (!event.ok) {
-        clientErrors++;
-        if (samples.size < 5 && event.error) samples.add(event.error.slice(0, 200));
-      } else if (event.sessionId === null) {
-        sessionless++;
-      }
+      counts = countCall(counts, event);
+      const outcome = callOutcome(event);
+      if (outcome !== 'ok' && event.error && samples[outcome].size < SAMPLES) samples[outcome].add(event.error.slice(0, 200));
       if (event.stateLost && demo) stateLosses++;
     } else if (event.type === 'recovery.done' && !event.reused) {
       recoveries++;
@@ -58,7 +56,24 @@ export function verdictOf(events: readonly LabEvent[], options: VerdictOptions =
   }
   latencies.sort((a, b) => a - b);
   const at = (q: number) => (latencies.length ? round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!) : 0);
-  return { requests, clientErrors, recoveries, stateLosses, sessionless, latencyMs: { p50: at(0.5), p99: at(0.99) }, errorSamples: [...samples] };
+  return {
+    requests: latencies.length, ...counts, recoveries, stateLosses, latencyMs: { p50: at(0.5), p99: at(0.99) },
+    errorSamples: [...samples['recoverable-error'], ...samples['unknown-outcome']].slice(0, SAMPLES),
+  };
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/**
+ * The verdict in one line: PASS when no client saw a recoverable error. Calls answered
+ * "outcome unknown" are said beside it: the honest answer for a call that is not safe to
+ * repeat, in flight on a pod that died or hung.
+ */
+export function verdictLine(v: Pick<Verdict, 'recoverableErrors' | 'unknownOutcome'>): string {
+  const unknown = v.unknownOutcome ? ` (${plural(v.unknownOutcome, 'call')} in flight answered "outcome unknown")` : '';
+  return v.recoverableErrors === 0
+    ? `PASS — no recoverable error${unknown}`
+    : `FAIL — ${plural(v.recoverableErrors, 'recoverable error')} seen by the clients${unknown}`;
 }
 
 function round(ms: number): number {

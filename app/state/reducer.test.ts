@@ -122,3 +122,96 @@ describe('state losses and sessionless calls', () => {
     expect(verdictOf(events)).toMatchObject({ requests: 4, clientErrors: 1, sessionless: 2 });
   });
 });
+
+describe('client errors, split', () => {
+  it('tells recoverable errors from honest "outcome unknown" answers, and counts slow calls and the longest wait, as the verdict does', () => {
+    const events = [
+      call(at, true, 2),
+      call(at + 1, false, 3),
+      call(at + 2, false, 2150, { status: null, rpcCode: -32050, error: 'MCP error -32050: pod 127.0.0.1:9001 stopped answering; the call may or may not have run' }),
+      call(at + 3, false, 40, { status: 502, error: 'bad gateway' }),
+      call(at + 4, true, 6200.4),
+    ];
+    const s = reduceAll(emptySnapshot(), events);
+    const split = { clientErrors: 3, recoverableErrors: 2, unknownOutcome: 1, slowCalls: 1, longestWaitMs: 6200 };
+    expect(s.totals).toMatchObject({ calls: 5, ...split });
+    expect(verdictOf(events)).toMatchObject({ requests: 5, ...split });
+    expect(verdictOf(events).errorSamples, 'recoverable ones first').toEqual(['Session not found', 'bad gateway', expect.stringMatching(/-32050/)]);
+  });
+});
+
+describe('health and calls waiting', () => {
+  const pods: LabEvent[] = [
+    { type: 'pod.changed', at, pod: 'pod-1', state: 'ready', address: '127.0.0.1:9001', reason: 'started' },
+    { type: 'pod.changed', at, pod: 'pod-2', state: 'ready', address: '127.0.0.1:9002', reason: 'started' },
+    { type: 'replica.changed', at, replica: 'replica-1', state: 'running', reason: 'started' },
+    { type: 'replica.changed', at, replica: 'replica-2', state: 'running', reason: 'started' },
+    { type: 'session.created', at, replicaId: 'replica-1', sessionId: 's1', backendSessionId: 'b1', pod: '127.0.0.1:9001', pinning: 'pod' },
+    { type: 'session.created', at, replicaId: 'replica-2', sessionId: 's2', backendSessionId: 'b2', pod: '127.0.0.1:9001', pinning: 'pod' },
+  ];
+  const health = (replicaId: string, health: 'healthy' | 'unhealthy', reason: string, pod = '127.0.0.1:9001'): LabEvent => ({
+    type: 'pod.health', at, replicaId, pod, health, reason, failures: health === 'healthy' ? 0 : 2,
+  });
+  const waiting = (replicaId: string, sessions: [string, number, number][], pod = '127.0.0.1:9001'): LabEvent => ({
+    type: 'inflight.changed', at, replicaId, pod,
+    calls: sessions.reduce((n, [, calls]) => n + calls, 0),
+    oldestAt: sessions.length ? Math.min(...sessions.map(([, , oldestAt]) => oldestAt)) : null,
+    sessions: sessions.map(([sessionId, calls, oldestAt]) => ({ sessionId, calls, oldestAt })),
+  });
+
+  it('marks a pod unhealthy per replica, with why; an answered probe clears that replica\'s mark', () => {
+    let s = reduceAll(emptySnapshot(), [...pods, health('replica-1', 'unhealthy', 'no answer within 1000 ms'), health('replica-2', 'unhealthy', 'no answer within 1000 ms')]);
+    expect(s.pods['pod-1']!.unhealthy).toEqual({ 'replica-1': 'no answer within 1000 ms', 'replica-2': 'no answer within 1000 ms' });
+    expect(s.pods['pod-2']!.unhealthy).toEqual({});
+    s = reduce(s, health('replica-1', 'healthy', 'answered 405'));
+    expect(s.pods['pod-1']!.unhealthy).toEqual({ 'replica-2': 'no answer within 1000 ms' });
+    // A healthy verdict on a pod no replica marked changes nothing.
+    const same = reduce(s, health('replica-1', 'healthy', 'answered 405', '127.0.0.1:9002'));
+    expect(same.pods).toBe(s.pods);
+    expect(s.recent.filter((e) => e.type === 'pod.health')).toHaveLength(3);
+  });
+
+  it('forgets a replica\'s marks when it goes down or starts afresh (not while it drains), and the marks on a pod the service dropped', () => {
+    let s = reduceAll(emptySnapshot(), [...pods, health('replica-1', 'unhealthy', 'x'), health('replica-2', 'unhealthy', 'y')]);
+    s = reduce(s, { type: 'replica.changed', at, replica: 'replica-1', state: 'restarting', reason: 'draining, then restarting' });
+    expect(Object.keys(s.pods['pod-1']!.unhealthy)).toEqual(['replica-1', 'replica-2']);
+    s = reduce(s, { type: 'replica.changed', at, replica: 'replica-1', state: 'running', reason: 'restarted: memory gone, streams cut' });
+    expect(s.pods['pod-1']!.unhealthy).toEqual({ 'replica-2': 'y' });
+    s = reduce(s, { type: 'service.endpoints', at, endpoints: ['http://127.0.0.1:9002/mcp'] });
+    expect(s.pods['pod-1']!.unhealthy).toEqual({});
+  });
+
+  it('adds up the calls waiting on a pod and on each session over every replica; the oldest start is the earliest', () => {
+    let s = reduceAll(emptySnapshot(), [...pods, waiting('replica-1', [['s1', 1, at + 500]]), waiting('replica-2', [['s1', 1, at + 300], ['s2', 2, at + 700]])]);
+    expect(s.pods['pod-1']!.waiting).toEqual({ calls: 4, oldestAt: at + 300 });
+    expect(s.pods['pod-2']!.waiting).toEqual({ calls: 0, oldestAt: null });
+    expect(s.sessions.s1!.waiting).toEqual({ calls: 2, oldestAt: at + 300 });
+    expect(s.sessions.s2!.waiting).toEqual({ calls: 2, oldestAt: at + 700 });
+    expect(s.recent.map((e) => e.type)).not.toContain('inflight.changed');
+
+    // replica-2's calls answered: only replica-1's are left, on the pod and on s1; s2 waits for nothing.
+    s = reduce(s, waiting('replica-2', []));
+    expect(s.pods['pod-1']!.waiting).toEqual({ calls: 1, oldestAt: at + 500 });
+    expect(s.sessions.s1!.waiting).toEqual({ calls: 1, oldestAt: at + 500 });
+    expect(s.sessions.s2!.waiting).toEqual({ calls: 0, oldestAt: null });
+    expect(Object.keys(s.inFlight)).toEqual(['replica-1 127.0.0.1:9001']);
+
+    // A replica that goes down leaves no call waiting behind.
+    s = reduce(s, { type: 'replica.changed', at, replica: 'replica-1', state: 'down', reason: 'killed' });
+    expect(s.pods['pod-1']!.waiting).toEqual({ calls: 0, oldestAt: null });
+    expect(s.sessions.s1!.waiting).toEqual({ calls: 0, oldestAt: null });
+    expect(s.inFlight).toEqual({});
+  });
+
+  it('touches only the pod and the sessions a change is about', () => {
+    const before = reduceAll(emptySnapshot(), [...pods, waiting('replica-1', [['s1', 1, at]])]);
+    const after = reduce(before, waiting('replica-1', [['s1', 1, at]], '127.0.0.1:9002'));
+    expect(after.pods['pod-1']).toBe(before.pods['pod-1']);
+    expect(after.sessions.s2).toBe(before.sessions.s2);
+    expect(after.sessions.s1!.waiting).toEqual({ calls: 2, oldestAt: at });
+    // Calls through the service (sessionless, or service pinning) have no pod card: kept, counted per session only.
+    const service = reduce(after, waiting('replica-1', [['s2', 1, at + 1]], 'service'));
+    expect(service.pods).toBe(after.pods);
+    expect(service.sessions.s2!.waiting).toEqual({ calls: 1, oldestAt: at + 1 });
+  });
+});

@@ -1,8 +1,9 @@
 import type { LabEvent } from '../events.ts';
+import { countCall } from '../shared/call-outcome.ts';
 import { worthALine } from '../shared/describe.ts';
-import { podNameAt } from '../shared/names.ts';
-import type { LabSnapshot, PodView, SeriesPoint } from './snapshot.ts';
-import { RECENT_EVENTS, SERIES_SECONDS } from './snapshot.ts';
+import { addressOfUrl, podNameAt } from '../shared/names.ts';
+import type { LabSnapshot, PodView, ReplicaWaiting, SeriesPoint, Waiting } from './snapshot.ts';
+import { NOT_WAITING, RECENT_EVENTS, SERIES_SECONDS } from './snapshot.ts';
 
 // Latency histogram: bucket i holds calls up to 0.1 ms × 1.25^i (about 0.1 ms … 60 s).
 const BUCKETS = 60;
@@ -17,13 +18,16 @@ export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
   const next: LabSnapshot = { ...state, version: state.version + 1 };
   switch (event.type) {
     case 'pod.changed': {
-      const pod = state.pods[event.pod] ?? { name: event.pod, state: event.state, address: null, reason: '', sessions: 0, requests: 0 };
+      const pod = state.pods[event.pod]
+        ?? { name: event.pod, state: event.state, address: null, reason: '', sessions: 0, requests: 0, unhealthy: {}, waiting: NOT_WAITING };
       next.pods = { ...state.pods, [event.pod]: { ...pod, state: event.state, address: event.address ?? pod.address, reason: event.reason } };
       break;
     }
     case 'replica.changed': {
       const replica = state.replicas[event.replica] ?? { id: event.replica, state: event.state, reason: '', requests: 0 };
       next.replicas = { ...state.replicas, [event.replica]: { ...replica, state: event.state, reason: event.reason } };
+      // Down, or (re)started with its memory gone: its probes' verdicts and its calls are no more. Draining, it still has both.
+      if (event.state !== 'restarting') forgetReplica(next, event.replica);
       break;
     }
     case 'redis.changed':
@@ -34,7 +38,16 @@ export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
       break;
     case 'service.endpoints':
       next.endpoints = event.endpoints;
+      next.pods = unprobed(state.pods, event.endpoints);
       break;
+    case 'pod.health':
+      next.pods = judged(state.pods, event);
+      break;
+    case 'inflight.changed': {
+      const { replicaId, pod, calls, oldestAt, sessions } = event;
+      setWaiting(next, replicaId, pod, calls > 0 ? { replicaId, pod, calls, oldestAt, sessions } : null);
+      break;
+    }
     case 'server.identified':
       next.server = event.server;
       break;
@@ -43,7 +56,7 @@ export function reduce(state: LabSnapshot, event: LabEvent): LabSnapshot {
         ...state.sessions,
         [event.sessionId]: {
           id: event.sessionId, backendSessionId: event.backendSessionId, pod: event.pod, lastReplica: event.replicaId, client: null,
-          requests: 0, reinits: 0, counter: null, stateLost: 0, deleted: false,
+          requests: 0, reinits: 0, counter: null, stateLost: 0, deleted: false, waiting: NOT_WAITING,
         },
       };
       next.pods = repin(state.pods, null, event.pod);
@@ -107,13 +120,7 @@ function routed(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, 
 
 function called(next: LabSnapshot, state: LabSnapshot, event: Extract<LabEvent, { type: 'traffic.call' }>): void {
   const lost = event.stateLost && counterProbe(state) ? 1 : 0;
-  next.totals = {
-    ...state.totals,
-    calls: state.totals.calls + 1,
-    clientErrors: state.totals.clientErrors + (event.ok ? 0 : 1),
-    stateLosses: state.totals.stateLosses + lost,
-    sessionless: state.totals.sessionless + (event.ok && event.sessionId === null ? 1 : 0),
-  };
+  next.totals = { ...state.totals, ...countCall(state.totals, event), calls: state.totals.calls + 1, stateLosses: state.totals.stateLosses + lost };
   const session = event.sessionId ? state.sessions[event.sessionId] : undefined;
   if (session) {
     next.sessions = {
@@ -157,6 +164,76 @@ function repin(pods: Record<string, PodView>, from: string | null, to: string | 
     if (pod) next = { ...next, [pod.name]: { ...pod, sessions: Math.max(0, pod.sessions + delta) } };
   }
   return next;
+}
+
+/** A replica's verdict on a pod changed: its mark is set (unhealthy, with why) or cleared. */
+function judged(pods: Record<string, PodView>, event: Extract<LabEvent, { type: 'pod.health' }>): Record<string, PodView> {
+  const name = podNameAt(pods, event.pod);
+  const pod = name ? pods[name] : undefined;
+  if (!pod || (event.health === 'healthy' && !(event.replicaId in pod.unhealthy))) return pods;
+  const unhealthy = { ...pod.unhealthy };
+  if (event.health === 'healthy') delete unhealthy[event.replicaId];
+  else unhealthy[event.replicaId] = event.reason;
+  return { ...pods, [pod.name]: { ...pod, unhealthy } };
+}
+
+/** Pods the service no longer lists are no longer probed: the replicas forget their verdicts on them (no event says so). */
+function unprobed(pods: Record<string, PodView>, endpoints: readonly string[]): Record<string, PodView> {
+  const listed = new Set(endpoints.map(addressOfUrl));
+  let next = pods;
+  for (const pod of Object.values(pods)) {
+    if (pod.address !== null && listed.has(pod.address)) continue;
+    if (Object.keys(pod.unhealthy).length > 0) next = { ...next, [pod.name]: { ...pod, unhealthy: {} } };
+  }
+  return next;
+}
+
+/**
+ * One replica's calls on one pod are now `entry` (null: none). The pod's and the sessions'
+ * totals are summed again from every replica's: only for that pod, and for the sessions the
+ * replica listed before or lists now.
+ */
+function setWaiting(next: LabSnapshot, replicaId: string, pod: string, entry: ReplicaWaiting | null): void {
+  const key = `${replicaId} ${pod}`;
+  const before = next.inFlight[key];
+  if (!before && !entry) return;
+  const inFlight = { ...next.inFlight };
+  if (entry) inFlight[key] = entry;
+  else delete inFlight[key];
+  next.inFlight = inFlight;
+
+  const name = podNameAt(next.pods, pod);
+  if (name) {
+    let waiting = NOT_WAITING;
+    for (const w of Object.values(inFlight)) if (w.pod === pod) waiting = plus(waiting, w);
+    next.pods = { ...next.pods, [name]: { ...next.pods[name]!, waiting } };
+  }
+
+  const affected = new Set<string>();
+  for (const s of [...(before?.sessions ?? []), ...(entry?.sessions ?? [])]) if (next.sessions[s.sessionId]) affected.add(s.sessionId);
+  if (affected.size === 0) return;
+  const waiting = new Map<string, Waiting>();
+  for (const w of Object.values(inFlight)) {
+    for (const s of w.sessions) if (affected.has(s.sessionId)) waiting.set(s.sessionId, plus(waiting.get(s.sessionId) ?? NOT_WAITING, s));
+  }
+  const sessions = { ...next.sessions };
+  for (const id of affected) sessions[id] = { ...sessions[id]!, waiting: waiting.get(id) ?? NOT_WAITING };
+  next.sessions = sessions;
+}
+
+/** A replica that went down or started afresh: its marks on pods, and its calls, go. */
+function forgetReplica(next: LabSnapshot, replicaId: string): void {
+  for (const w of Object.values(next.inFlight)) if (w.replicaId === replicaId) setWaiting(next, replicaId, w.pod, null);
+  for (const pod of Object.values(next.pods)) {
+    if (!(replicaId in pod.unhealthy)) continue;
+    const { [replicaId]: _gone, ...unhealthy } = pod.unhealthy;
+    next.pods = { ...next.pods, [pod.name]: { ...pod, unhealthy } };
+  }
+}
+
+function plus(a: Waiting, b: Waiting): Waiting {
+  const oldestAt = a.oldestAt === null ? b.oldestAt : b.oldestAt === null ? a.oldestAt : Math.min(a.oldestAt, b.oldestAt);
+  return { calls: a.calls + b.calls, oldestAt };
 }
 
 function appendBounded<T>(list: readonly T[], item: T, max: number): T[] {

@@ -2,6 +2,15 @@ import type { LabEvent } from '../events.ts';
 import type { PodState } from '../pods/runtime.ts';
 import type { ReplicaState } from '../replicas/replica-set.ts';
 import type { ServerUnderTest } from '../server/under-test.ts';
+import { NO_CALLS, type CallCounts } from '../shared/call-outcome.ts';
+
+/** Calls waiting for an answer now: how many, and when the oldest started (epoch ms; null with none). */
+export interface Waiting {
+  calls: number;
+  oldestAt: number | null;
+}
+
+export const NOT_WAITING: Waiting = { calls: 0, oldestAt: null };
 
 export interface PodView {
   name: string;
@@ -11,6 +20,13 @@ export interface PodView {
   /** Sessions pinned to it now. */
   sessions: number;
   requests: number;
+  /**
+   * Replicas whose health probes find it unhealthy now (it stopped answering: hung, paused,
+   * dead) → what their last probe saw (`no answer within 1000 ms`). Empty: healthy everywhere.
+   */
+  unhealthy: Record<string, string>;
+  /** Calls waiting on it now, every replica's together. */
+  waiting: Waiting;
 }
 
 export interface ReplicaView {
@@ -34,6 +50,15 @@ export interface SessionView {
   counter: number | null;
   stateLost: number;
   deleted: boolean;
+  /** Its calls waiting for an answer now, on any pod, through any replica. */
+  waiting: Waiting;
+}
+
+/** Calls one replica has waiting on one pod (`host:port`, or `service`), as its last `inflight.changed` said. */
+export interface ReplicaWaiting extends Waiting {
+  replicaId: string;
+  pod: string;
+  sessions: { sessionId: string; calls: number; oldestAt: number }[];
 }
 
 /** One second of traffic as the clients saw it. */
@@ -58,15 +83,17 @@ export interface LabSnapshot {
   redis: { up: boolean | null; reason: string; keys: number | null };
   endpoints: string[];
   sessions: Record<string, SessionView>;
+  /** Calls waiting now, per replica and pod (key: `<replica> <pod>`), where any are: what `waiting` on pods and sessions adds up. */
+  inFlight: Record<string, ReplicaWaiting>;
   /** The most recent notable events (routing of single requests left out), newest last. */
   recent: LabEvent[];
   series: SeriesPoint[];
   /**
+   * The verdict's numbers, live (see CallCounts for the split of client-visible errors).
    * `stateLosses`: calls whose demo counter went back, or — any other server, which has no
    * such probe — re-initializations, each of which loses the session's state on the server.
-   * `sessionless`: calls that succeeded with no session (a stateless server): the service spread them.
    */
-  totals: { calls: number; clientErrors: number; recoveries: number; stateLosses: number; sessionless: number };
+  totals: { calls: number; recoveries: number; stateLosses: number } & CallCounts;
   /** Latency histogram of the current second (log buckets), folded into `series` when it ends. */
   open: { t: number; calls: number; errors: number; buckets: number[] } | null;
 }
@@ -76,7 +103,7 @@ export const SERIES_SECONDS = 300;
 
 export function emptySnapshot(): LabSnapshot {
   return {
-    version: 0, server: null, pods: {}, replicas: {}, redis: { up: null, reason: '', keys: null }, endpoints: [], sessions: {}, recent: [], series: [],
-    totals: { calls: 0, clientErrors: 0, recoveries: 0, stateLosses: 0, sessionless: 0 }, open: null,
+    version: 0, server: null, pods: {}, replicas: {}, redis: { up: null, reason: '', keys: null }, endpoints: [], sessions: {}, inFlight: {}, recent: [], series: [],
+    totals: { calls: 0, recoveries: 0, stateLosses: 0, ...NO_CALLS }, open: null,
   };
 }

@@ -48,7 +48,7 @@ export class LabPage {
   }
 
   async callsTotal(): Promise<number> {
-    return Number((await this.page.getByTestId('calls-total').textContent())?.replace(/\D/g, '') ?? NaN);
+    return this.total('calls-total');
   }
 
   /** The messages of the error banner, newest last. */
@@ -84,12 +84,48 @@ export class LabPage {
     await this.page.getByTestId(`pod-kill-${name}`).click();
   }
 
+  /** Pauses a pod from its card (it keeps its connections and answers nothing) and waits until its card says paused. */
+  async pausePod(name: string): Promise<void> {
+    await this.page.getByTestId(`pod-pause-${name}`).click();
+    await this.page.getByTestId(`pod-unpause-${name}`).waitFor({ timeout: 15_000 });
+  }
+
+  async unpausePod(name: string): Promise<void> {
+    await this.page.getByTestId(`pod-unpause-${name}`).click();
+    await this.page.getByTestId(`pod-pause-${name}`).waitFor({ timeout: 15_000 });
+  }
+
+  /**
+   * What a pod's card says of its health probes, as it reads (line by line); '' while no
+   * replica marks it unhealthy. (Read without waiting: the note comes and goes.)
+   */
+  async podHealth(name: string): Promise<string> {
+    return (await this.page.getByTestId(`pod-health-${name}`).allInnerTexts())[0] ?? '';
+  }
+
+  /** The calls waiting on a pod, as its card says them, and whether they are highlighted as late ('' when its card shows none). */
+  async podWaiting(name: string): Promise<{ text: string; late: boolean }> {
+    const [shown] = await this.page.getByTestId(`pod-waiting-${name}`).evaluateAll((elements) =>
+      elements.map((element) => ({ text: element.textContent ?? '', late: element.getAttribute('data-late') === 'true' })));
+    return shown ?? { text: '', late: false };
+  }
+
   async restartReplica(id: string): Promise<void> {
     await this.page.getByTestId(`replica-restart-${id}`).click();
   }
 
-  async clientErrors(): Promise<number> {
-    return Number((await this.page.getByTestId('client-errors-total').textContent())?.replace(/\D/g, '') ?? NaN);
+  /** Client errors routing can fix (the header's): what pinning, Redis and recovery keep at 0. */
+  async recoverableErrors(): Promise<number> {
+    return this.total('recoverable-errors-total');
+  }
+
+  /** Calls in flight on a pod that died or hung, honestly answered "outcome unknown" (the header's). */
+  async unknownOutcomes(): Promise<number> {
+    return this.total('unknown-outcome-total');
+  }
+
+  private async total(testId: string): Promise<number> {
+    return Number((await this.page.getByTestId(testId).textContent())?.replace(/\D/g, '') ?? NaN);
   }
 
   timelineText(): Promise<string> {

@@ -53,7 +53,7 @@ function ErrorsChart({ series, now, width }: { series: readonly SeriesPoint[]; n
   const total = errors.points.reduce((sum, p) => sum + p.value, 0);
   return (
     <figure className="chart" data-testid="chart-errors">
-      <figcaption>
+      <figcaption title={'Every call that failed as its client saw it: recoverable errors and calls answered "outcome unknown" alike (the header counts each).'}>
         client-visible errors / s <span className={total ? 'text-bad' : 'text-good'}>{total ? `${total} in this window` : 'none'}</span>
       </figcaption>
       <svg width={width} height={HEIGHT + 16} role="img" aria-label={`client-visible errors: ${total} in the last five minutes`}>

@@ -1,10 +1,11 @@
 import type { ServerUnderTest } from '../../../app/server/under-test.ts';
 import { useLab, useServer } from '../state/context.tsx';
+import { EXPLAINED } from '../../../app/shared/call-outcome.ts';
 import { count } from '../model/format.ts';
 
 const CONNECTION = { live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…' } as const;
 
-/** The lab's name, whether the UI is following it, and the four numbers that say how it is going. */
+/** The lab's name, whether the UI is following it, and the numbers that say how it is going. */
 export function Header() {
   const { status, connection, snapshot } = useLab();
   const server = useServer();
@@ -30,8 +31,10 @@ export function Header() {
       {status && (
         <dl className="totals">
           <Total label="calls" value={count(totals.calls)} testId="calls-total" />
-          <Total label="client errors" value={count(totals.clientErrors)} testId="client-errors-total" tone={totals.clientErrors ? 'bad' : 'good'}
-            title="Calls that failed as the simulated clients saw them: what recovery exists to keep at zero" />
+          <Total label="recoverable errors" value={count(totals.recoverableErrors)} testId="recoverable-errors-total" tone={totals.recoverableErrors ? 'bad' : 'good'}
+            title={EXPLAINED.recoverableErrors} />
+          <Total label="outcome unknown" value={count(totals.unknownOutcome)} testId="unknown-outcome-total" tone={totals.unknownOutcome ? 'warn' : undefined}
+            title={EXPLAINED.unknownOutcome} />
           <Total label="recoveries" value={count(totals.recoveries)} testId="recoveries-total" title="Sessions transparently re-initialized on another pod" />
           <Total label="state losses" value={count(totals.stateLosses)} testId="state-losses-total" tone={totals.stateLosses ? 'warn' : undefined}
             title={(server?.kind ?? 'demo') === 'demo'

@@ -1,10 +1,15 @@
 import { useState } from 'react';
 import type { CommandResult } from '../../../app/api/contract.ts';
+import { EXPLAINED, SLOW_CALL_MS } from '../../../app/shared/call-outcome.ts';
+import { SCENARIO_CATALOG } from '../../../app/shared/scenario-catalog.ts';
 import { ms } from '../model/format.ts';
 import { useLab } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 
 type Rows = CommandResult<'matrix.run'>;
+
+/** Each scenario in 8 modes: {redis, memory} × {pod, service} pinning × recovery {on, off}. */
+const LABS = SCENARIO_CATALOG.length * 8;
 
 /**
  * The matrix: every scenario × {redis, memory} × {pod, service} × {recovery on, off}, each on
@@ -21,12 +26,16 @@ export function Matrix() {
         onClick={() => void run('matrix.run', 'matrix.run', {}).then((r) => r && setRows(r))}>
         Run the matrix
       </ActionButton>
-      {running && <p className="card-dim" aria-live="polite">Running 48 labs one after another; each row is told in the timeline as it ends.</p>}
+      {running && <p className="card-dim" aria-live="polite">Running {LABS} labs one after another; each row is told in the timeline as it ends.</p>}
       {rows && (
         <div className="matrix-scroll">
           <table className="matrix-table" data-testid="matrix-table">
             <thead>
-              <tr><th>scenario</th><th>store</th><th>pinning</th><th>recovery</th><th>requests</th><th>client errors</th><th>recoveries</th><th>state losses</th><th>p99</th></tr>
+              <tr>
+                <th>scenario</th><th>store</th><th>pinning</th><th>recovery</th><th>requests</th>
+                <th title={EXPLAINED.recoverableErrors}>recoverable errors</th><th title={EXPLAINED.unknownOutcome}>outcome unknown</th><th>recoveries</th><th>state losses</th>
+                <th title={EXPLAINED.slowCalls}>waits &gt; {SLOW_CALL_MS / 1000} s</th><th>longest wait</th><th>p99</th>
+              </tr>
             </thead>
             <tbody>
               {rows.map((r) => (
@@ -35,15 +44,18 @@ export function Matrix() {
                   {r.verdict ? (
                     <>
                       <td>{r.verdict.requests}</td>
-                      <td className={r.verdict.clientErrors ? 'text-bad' : 'text-good'}>{r.verdict.clientErrors}</td>
+                      <td className={r.verdict.recoverableErrors ? 'text-bad' : 'text-good'}>{r.verdict.recoverableErrors}</td>
+                      <td className={r.verdict.unknownOutcome ? 'text-warn' : ''}>{r.verdict.unknownOutcome}</td>
                       <td>{r.verdict.recoveries}</td>
                       <td className={r.verdict.stateLosses ? 'text-warn' : ''}>{r.verdict.stateLosses}</td>
+                      <td className={r.verdict.slowCalls ? 'text-bad' : ''}>{r.verdict.slowCalls}</td>
+                      <td>{ms(r.verdict.longestWaitMs)}</td>
                       <td>{ms(r.verdict.latencyMs.p99)}</td>
                     </>
                   ) : r.notApplicable ? (
-                    <td colSpan={5} className="card-dim" title={r.notApplicable}>n/a: {r.notApplicable}</td>
+                    <td colSpan={8} className="card-dim" title={r.notApplicable}>n/a: {r.notApplicable}</td>
                   ) : (
-                    <td colSpan={5} className="text-bad" title={r.failed ?? ''}>failed: {r.failed}</td>
+                    <td colSpan={8} className="text-bad" title={r.failed ?? ''}>failed: {r.failed}</td>
                   )}
                 </tr>
               ))}

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { CommandResult } from '../../../app/api/contract.ts';
 import { SCENARIO_CATALOG as SCENARIOS, type ScenarioName } from '../../../app/shared/scenario-catalog.ts';
+import { EXPLAINED, SLOW_CALL_MS } from '../../../app/shared/call-outcome.ts';
 import { ms } from '../model/format.ts';
 import { useLab } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
@@ -56,17 +57,24 @@ export function Scenarios() {
 }
 
 function VerdictView({ verdict }: { verdict: Verdict }) {
-  const good = verdict.clientErrors === 0;
+  const good = verdict.recoverableErrors === 0;
+  const unknown = verdict.unknownOutcome;
   return (
     <div className={`verdict ${good ? 'is-good' : 'is-bad'}`} data-testid="scenario-verdict">
       <div className="verdict-title">
-        <strong>{verdict.scenario}</strong>: {good ? 'no client saw an error' : `${verdict.clientErrors} client-visible error${verdict.clientErrors === 1 ? '' : 's'}`}
+        <strong>{verdict.scenario}</strong>: {good ? 'no recoverable error' : `${verdict.recoverableErrors} recoverable error${verdict.recoverableErrors === 1 ? '' : 's'}`}
+        {unknown > 0 && <span className="card-dim">{` · ${unknown} call${unknown === 1 ? '' : 's'} in flight answered "outcome unknown"`}</span>}
       </div>
       <dl className="verdict-numbers">
         <div><dt>requests</dt><dd>{verdict.requests}</dd></div>
-        <div><dt>client errors</dt><dd className={good ? 'text-good' : 'text-bad'}>{verdict.clientErrors}</dd></div>
+        <div title={EXPLAINED.recoverableErrors}><dt>recoverable errors</dt><dd className={good ? 'text-good' : 'text-bad'}>{verdict.recoverableErrors}</dd></div>
+        <div title={EXPLAINED.unknownOutcome}><dt>outcome unknown</dt><dd className={unknown ? 'text-warn' : ''}>{unknown}</dd></div>
         <div><dt>recoveries</dt><dd>{verdict.recoveries}</dd></div>
         <div><dt>state losses</dt><dd className={verdict.stateLosses ? 'text-warn' : ''}>{verdict.stateLosses}</dd></div>
+        <div title={EXPLAINED.slowCalls}>
+          <dt>waits &gt; {SLOW_CALL_MS / 1000} s</dt><dd className={verdict.slowCalls ? 'text-bad' : ''}>{verdict.slowCalls}</dd>
+        </div>
+        <div><dt>longest wait</dt><dd>{ms(verdict.longestWaitMs)}</dd></div>
         <div><dt>p50</dt><dd>{ms(verdict.latencyMs.p50)}</dd></div>
         <div><dt>p99</dt><dd>{ms(verdict.latencyMs.p99)}</dd></div>
       </dl>

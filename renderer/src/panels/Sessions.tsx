@@ -1,9 +1,11 @@
 import { memo, useMemo, useState } from 'react';
 import type { LabSnapshot, SessionView } from '../../../app/state/snapshot.ts';
 import { podLabel, podNameAt, shortId } from '../../../app/shared/names.ts';
+import { LATE_WAIT_MS } from '../../../app/shared/call-outcome.ts';
 import { count } from '../model/format.ts';
 import { useLab, useServer } from '../state/context.tsx';
 import { liveSessions } from '../topology/graph.ts';
+import { WaitingCalls } from '../ui/Waiting.tsx';
 import { SessionTrace } from './SessionTrace.tsx';
 
 const MAX_ROWS = 300;
@@ -44,6 +46,7 @@ export function Sessions({ selected, onSelect }: Props) {
               <th title="the pod the session is pinned to">pod</th>
               <th title="the proxy replica that served its last request">replica</th>
               <th className="num" title="requests routed">req</th>
+              <th className="num" title={`its calls in flight now: how long the oldest has waited (and how many, when more than one); highlighted past ${LATE_WAIT_MS / 1000} s`}>wait</th>
               <th className="num" title="re-initializations on another pod">re-init</th>
               {counter && <th className="num" title="the session's counter, kept in its pod's memory">count</th>}
               <th className="num" title={counter ? 'calls whose counter went back: state lost' : 're-initializations: each loses what the pod kept for the session'}>lost</th>
@@ -102,6 +105,7 @@ const Row = memo(function Row({ session: s, pod, podDead, ended, selected, onSel
       <td className={podDead ? 'text-bad' : ''} title={s.pod ?? ''}>{pod}</td>
       <td>{s.lastReplica ?? '—'}</td>
       <td className="num">{s.requests}</td>
+      <td className="num"><WaitingCalls waiting={s.waiting} form="short" testId={`session-waiting-${s.id}`} /></td>
       <td className={`num${s.reinits ? ' text-warn' : ''}`}>{s.reinits}</td>
       {counter && <td className="num">{s.counter ?? '—'}</td>}
       <td className={`num${s.stateLost ? ' text-bad' : ''}`}>{s.stateLost}</td>

@@ -1,5 +1,7 @@
 import { memo, type CSSProperties } from 'react';
+import { byNumber } from '../../../app/shared/names.ts';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
+import { WaitingCalls } from '../ui/Waiting.tsx';
 import type { PodNode, ReplicaNode } from './graph.ts';
 import type { Box, Density } from './layout.ts';
 
@@ -40,14 +42,29 @@ export const PodCard = memo(function PodCard({ pod, box, density }: PodProps) {
     </span>
   );
   const counts = `${plural(pod.sessions, 'session')} · ${plural(pod.requests, 'request')}`;
+  const markedBy = dead ? [] : Object.keys(pod.unhealthy).sort(byNumber);
+  const health = markedBy.length > 0 && (
+    <span className="pod-health" data-testid={`pod-health-${pod.name}`}
+      title={`Its health probes get no answer in time, so these proxy replicas send it no new sessions, and its sessions move to another pod on their next request:\n${
+        markedBy.map((r) => `${r}: ${pod.unhealthy[r]}`).join('\n')}`}>
+      {density === 'tiny' ? '⚠ unhealthy' : (
+        <>
+          <span className="pod-health-what">Stopped answering probes</span>
+          <span className="pod-health-who">unhealthy for {markedBy.join(', ')}</span>
+        </>
+      )}
+    </span>
+  );
   return (
-    <div className={`card pod-card state-${pod.state} density-${dead ? 'tiny' : density}`} style={place(box)} data-testid={`pod-card-${pod.name}`}
+    <div className={`card pod-card state-${pod.state} density-${dead ? 'tiny' : density}${health ? ' is-unhealthy' : ''}`} style={place(box)} data-testid={`pod-card-${pod.name}`}
       title={`${pod.name} ${pod.state}${pod.reason ? ` (${pod.reason})` : ''}${pod.address ? ` at ${pod.address}` : ''}${pod.inService ? '' : ' · not in the service'}`}>
       {dead || density === 'tiny' ? (
         <div className="card-row">
           <strong>{pod.name}</strong>
           <Badge state={pod.state} />
           <span className="card-dim mono">{dead ? (pod.reason || pod.address) : `${pod.sessions}s`}</span>
+          {!dead && pod.waiting.calls > 0 && <span className="card-dim" title="calls waiting">⧗<WaitingCalls waiting={pod.waiting} form="short" testId={`pod-waiting-${pod.name}`} /></span>}
+          {health}
           <span className="grow" />
           {buttons}
         </div>
@@ -57,9 +74,12 @@ export const PodCard = memo(function PodCard({ pod, box, density }: PodProps) {
             <strong>{pod.name}</strong>
             <Badge state={pod.state} />
             <span className="grow" />
-            <span className="card-dim mono small">{pod.address ?? 'no address yet'}</span>
+            {/* Every pod listens on 127.0.0.1 (a process, or a container's published port): the port tells them apart. */}
+            <span className="card-dim mono small" title={pod.address ?? ''}>{pod.address?.replace(/^.*:/, ':') ?? 'no address yet'}</span>
           </div>
           <div className="card-row card-count" data-testid={`pod-sessions-${pod.name}`}>{counts}</div>
+          <div className="card-row card-count"><WaitingCalls waiting={pod.waiting} form="full" testId={`pod-waiting-${pod.name}`} /></div>
+          {health && <div className="card-note">{health}</div>}
           <div className="card-row">{buttons}</div>
         </>
       )}

@@ -6,6 +6,12 @@ import { buildGraph, type TopologyGraph } from './graph.ts';
 import { Headings } from './Headings.tsx';
 import { layoutTopology, type TopologyLayout } from './layout.ts';
 
+const BROKEN = {
+  none: '',
+  dead: ' — pinned to a dead pod: its next request re-initializes it on another',
+  unhealthy: ' — pinned to a pod that stopped answering its health probes: its next request re-initializes it on another',
+} as const;
+
 /** How long a routed request lights its line, and a recovery highlights the moved one. */
 const PULSE_MS = 450;
 const MOVED_MS = 2500;
@@ -123,7 +129,7 @@ function Lines({ graph, layout, selected, onSelect, activity, now, stateless }: 
         const style = { d: `path("${d}")`, '--h': session.hue } as CSSProperties;
         return (
           <path key={session.id} className={className} style={style} data-session={session.id} onClick={() => onSelect(selected === session.id ? null : session.id)}>
-            <title>{`session ${session.id}${session.broken ? ' — pinned to a dead pod' : ''}`}</title>
+            <title>{`session ${session.id}${BROKEN[session.broken ?? 'none']}`}</title>
           </path>
         );
       })}

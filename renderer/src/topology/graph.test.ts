@@ -54,8 +54,8 @@ describe('buildGraph', () => {
     const graph = buildGraph(lab(), status);
     expect(graph.clients.map((c) => c.id)).toEqual(['client-1', 'client-2']);
     expect(graph.sessions.map(({ id, client, replica, pod, broken }) => ({ id, client, replica, pod, broken }))).toEqual([
-      { id: 's1', client: 'client-1', replica: 'replica-1', pod: 'pod-1', broken: false },
-      { id: 's2', client: 'client-2', replica: 'replica-2', pod: 'pod-2', broken: false },
+      { id: 's1', client: 'client-1', replica: 'replica-1', pod: 'pod-1', broken: null },
+      { id: 's2', client: 'client-2', replica: 'replica-2', pod: 'pod-2', broken: null },
     ]);
     expect(graph.replicas.map((r) => [r.id, r.address, r.sessions])).toEqual([
       ['replica-1', '127.0.0.1:5001', 1],
@@ -75,13 +75,28 @@ describe('buildGraph', () => {
       { type: 'recovery.done', at, replicaId: 'replica-2', sessionId: 's1', fromPod: A, toPod: C, cause: 'connect-refused', generation: 1, durationMs: 9, reused: false },
     ]), status);
     const s1 = graph.sessions.find((s) => s.id === 's1')!;
-    expect(s1).toMatchObject({ pod: 'pod-3', replica: 'replica-2', broken: false });
+    expect(s1).toMatchObject({ pod: 'pod-3', replica: 'replica-2', broken: null });
     expect(graph.pods.find((p) => p.name === 'pod-1')).toMatchObject({ state: 'dead', sessions: 0, inService: false });
   });
 
   it('marks a session pinned to a dead pod, before any recovery, as broken', () => {
     const graph = buildGraph(lab([{ type: 'pod.changed', at, pod: 'pod-1', state: 'dead', address: A, reason: 'killed' }]), status);
-    expect(graph.sessions.find((s) => s.id === 's1')).toMatchObject({ pod: 'pod-1', broken: true });
+    expect(graph.sessions.find((s) => s.id === 's1')).toMatchObject({ pod: 'pod-1', broken: 'dead' });
+  });
+
+  it('marks a session pinned to a pod a replica finds unhealthy as broken too, and gives that pod\'s card room to say so', () => {
+    const unhealthy: LabEvent = { type: 'pod.health', at, replicaId: 'replica-1', pod: A, health: 'unhealthy', reason: 'no answer within 1000 ms', failures: 2 };
+    const graph = buildGraph(lab([{ type: 'pod.changed', at, pod: 'pod-1', state: 'paused', address: A, reason: 'paused' }, unhealthy]), status);
+    expect(graph.sessions.map((s) => [s.id, s.broken])).toEqual([['s1', 'unhealthy'], ['s2', null]]);
+    expect(graph.pods.find((p) => p.name === 'pod-1'), 'a paused pod stays in the service').toMatchObject({ state: 'paused', inService: true });
+    const before = layoutTopology(buildGraph(lab(), status), 1280);
+    const after = layoutTopology(graph, 1280);
+    expect(after.pods.get('pod-1')!.h).toBeGreaterThan(before.pods.get('pod-1')!.h);
+    expect(after.pods.get('pod-2')!.h).toBe(before.pods.get('pod-2')!.h);
+    // Healthy again: the mark and the extra room go.
+    const healthy = buildGraph(lab([unhealthy, { ...unhealthy, health: 'healthy', reason: 'answered 405', failures: 0 }]), status);
+    expect(healthy.sessions.map((s) => s.broken)).toEqual([null, null]);
+    expect(layoutTopology(healthy, 1280).pods.get('pod-1')!.h).toBe(before.pods.get('pod-1')!.h);
   });
 
   it('keeps only the newest dead pods, and any a session is still pinned to', () => {
@@ -124,7 +139,7 @@ describe('buildGraph', () => {
 
   it('ends a session whose record pins the service at the service, not at a pod', () => {
     const graph = buildGraph(lab(), status, { pinning: new Map([['s1', 'service']]) });
-    expect(graph.sessions.find((s) => s.id === 's1')).toMatchObject({ pod: null, broken: false });
+    expect(graph.sessions.find((s) => s.id === 's1')).toMatchObject({ pod: null, broken: null });
   });
 
   it('links replicas to Redis, down when Redis is', () => {

@@ -54,8 +54,11 @@ export interface SessionEdge {
   replica: string | null;
   /** Pod node id, or null when the record pins the service (or an address no pod has). */
   pod: string | null;
-  /** Pinned to a pod that is dead and not yet recovered from. */
-  broken: boolean;
+  /**
+   * Pinned to a pod that is dead, or that replicas mark unhealthy (it stopped answering its
+   * probes): its next request will move it. Null when it is not.
+   */
+  broken: 'dead' | 'unhealthy' | null;
   hue: number;
 }
 
@@ -120,7 +123,7 @@ export function buildGraph(snapshot: LabSnapshot, status: GraphStatus | null, op
       client: clientKey(session),
       replica: session.lastReplica && replicaIds.includes(session.lastReplica) ? session.lastReplica : null,
       pod: pod ?? null,
-      broken: pod !== undefined && snapshot.pods[pod]!.state === 'dead',
+      broken: pod === undefined ? null : brokenPod(snapshot.pods[pod]!),
       hue: hueOf(clientKey(session)),
     };
   });
@@ -168,6 +171,11 @@ export function buildGraph(snapshot: LabSnapshot, status: GraphStatus | null, op
   };
 }
 
+function brokenPod(pod: PodView): SessionEdge['broken'] {
+  if (pod.state === 'dead') return 'dead';
+  return Object.keys(pod.unhealthy).length > 0 ? 'unhealthy' : null;
+}
+
 /**
  * The sessions worth drawing: not deleted, and for each of the lab's clients only its newest
  * (a client told its session is gone starts another and never uses the old one again). A
@@ -213,8 +221,9 @@ function visiblePods(all: Record<string, PodView>, pinnedTo: ReadonlySet<string 
     .filter((name) => all[name]!.state !== 'dead' || pinnedTo.has(name) || shownDead.has(name))
     .map((name) => {
       const pod = all[name]!;
-      // Before the first endpoints event the service lists every ready pod.
-      const inService = pod.state !== 'dead' && (endpoints.length ? pod.address !== null && listed.has(pod.address) : pod.state === 'ready');
+      // Before the first endpoints event the service lists every pod that has started, as the lab's does: a
+      // paused one too (the replicas' health probes, not the service, keep new sessions off it).
+      const inService = pod.state !== 'dead' && (endpoints.length ? pod.address !== null && listed.has(pod.address) : pod.state !== 'starting');
       return { ...pod, inService };
     });
   return { pods, hidden: dead.length - shownDead.size };

@@ -1,4 +1,4 @@
-import type { SessionEdge, TopologyGraph } from './graph.ts';
+import type { PodNode, SessionEdge, TopologyGraph } from './graph.ts';
 
 export interface Point {
   x: number;
@@ -45,6 +45,10 @@ const CARDS_H = 56;
 const LANE_TOP = HEADING_H + CARDS_H + 10;
 const MIN_LANES = 220;
 const CARD = { full: 78, tiny: 30 } as const;
+/** A full pod card has a row more than a replica's: the calls waiting on it. */
+const POD_CARD = { full: 98, tiny: 30 } as const;
+/** What a full pod card grows by while replicas mark it unhealthy: two lines saying so. */
+const UNHEALTHY_NOTE = 36;
 const GAP = { full: 10, tiny: 6 } as const;
 const DEAD_CARD = 30;
 const CLIENT_ROW = 15;
@@ -56,7 +60,7 @@ export function layoutTopology(graph: TopologyGraph, width: number): TopologyLay
   const liveCount = Math.max(graph.pods.filter((p) => p.state !== 'dead').length, graph.replicas.length);
   const density: Density = liveCount > 5 ? 'tiny' : 'full';
 
-  const podHeights = graph.pods.map((p) => (p.state === 'dead' ? DEAD_CARD : CARD[density]));
+  const podHeights = graph.pods.map((p) => podHeight(p, density));
   const noteH = graph.hiddenDeadPods ? 20 : 0;
   const podsNeed = stackHeight(podHeights, GAP[density]) + noteH;
   const replicasNeed = stackHeight(graph.replicas.map(() => CARD[density]), GAP[density]);
@@ -100,6 +104,12 @@ export function layoutTopology(graph: TopologyGraph, width: number): TopologyLay
   layout.sessionPaths = sessionPaths(graph, layout);
   layout.links = linkPaths(graph, layout);
   return layout;
+}
+
+function podHeight(pod: PodNode, density: Density): number {
+  if (pod.state === 'dead') return DEAD_CARD;
+  const unhealthy = density === 'full' && Object.keys(pod.unhealthy).length > 0;
+  return POD_CARD[density] + (unhealthy ? UNHEALTHY_NOTE : 0);
 }
 
 function stackHeight(heights: readonly number[], gap: number): number {
