@@ -23,11 +23,23 @@ export const pinningSchema = z.enum(PINNING_KINDS);
 export const storeSchema = z.enum(['redis', 'memory']);
 /** Where pods run: Docker, local processes, or Docker when it is reachable. */
 export const runtimeSchema = z.enum(['docker', 'process', 'auto']);
+/** Where the demo backend's `cart.*` tools keep carts: each pod's memory (handles leak between pods) or the lab's Redis (the fix). */
+export const cartStoreSchema = z.enum(['memory', 'redis']);
+/**
+ * Which MCP era the simulated clients speak: `legacy` (the v1 SDK client: initialize, sessions),
+ * `modern` (the v2 SDK client pinned to 2026-07-28: no initialize, no sessions, Mcp-Method and
+ * Mcp-Name headers), or a `mix` of both.
+ */
+export const clientsEraSchema = z.enum(['legacy', 'modern', 'mix']);
+/** With `mix`: the share of the simulated clients that are modern, from 0 to 1. */
+export const modernShareSchema = z.number().min(0).max(1);
 
 export type AffinityPolicy = z.output<typeof affinitySchema>;
 export type { PinningKind } from '../proxy-core/session/record.ts';
 export type StoreKind = z.output<typeof storeSchema>;
 export type RuntimeChoice = z.output<typeof runtimeSchema>;
+export type CartStoreKind = z.output<typeof cartStoreSchema>;
+export type ClientsEra = z.output<typeof clientsEraSchema>;
 
 /** What a user's server is taken to use when not told otherwise. */
 export const SERVER_DEFAULTS = { path: '/mcp', portEnv: 'PORT' } as const;
@@ -37,7 +49,13 @@ const env = z.record(envNameSchema, z.string());
 
 /** The server under test: the lab's demo backend, or the user's own as an image or a command. */
 export const backendSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('demo'), sessionLost: z.enum(['404', '400', '32001']).optional() }),
+  z.object({
+    kind: z.literal('demo'), sessionLost: z.enum(['404', '400', '32001']).optional(),
+    /** Absent: memory. `redis` needs pods that reach the lab's Redis on 127.0.0.1: the process runtime. */
+    carts: cartStoreSchema.optional(),
+    /** The Redis for `carts: 'redis'`; the lab fills in its own (embedded, or `redisUrl`) when absent. */
+    cartsRedisUrl: redisUrlSchema.optional(),
+  }),
   /** The user's server as a Docker image (docker runtime): it listens on `port` inside the container. */
   z.object({ kind: z.literal('image'), image: z.string().min(1), port: portSchema, path: mcpPath, env: env.optional() }),
   /**
@@ -71,6 +89,9 @@ export const labConfigSchema = z.object({
    * probe), `ping` and `tools/list` on any other server.
    */
   call: callSchema.optional(),
+  /** The era of the simulated clients, unless traffic.start says otherwise (its arguments take these schemas). */
+  clientsEra: clientsEraSchema.default('legacy'),
+  modernShare: modernShareSchema.default(0.5),
   ingressPort: listenPortSchema.default(7400),
   ingressHost: z.string().default('127.0.0.1'),
   /** How long a pod change takes to reach the replicas' endpoint lists (kube-proxy lag). */
@@ -118,16 +139,32 @@ export const LIMITS = {
   pods: boundsOf(labConfigSchema.shape.pods),
   clients: boundsOf(trafficSchema.shape.clients),
   rate: boundsOf(trafficSchema.shape.rate),
+  modernShare: boundsOf(modernShareSchema),
 } as const;
 
 export class LabConfigError extends Error {
   override name = 'LabConfigError';
 }
 
+/**
+ * Why fields that are each valid cannot go together, or null. A Docker pod cannot reach the
+ * lab's Redis, which listens on 127.0.0.1 of this machine only (a container's loopback is its own).
+ */
+function combinationProblem(config: LabConfig): string | null {
+  if (config.backend.kind === 'demo' && config.backend.carts === 'redis' && config.runtime === 'docker' && !config.backend.cartsRedisUrl) {
+    return "backend.carts: 'redis' needs the process runtime (or auto, which then picks it): a Docker pod cannot reach the lab's Redis on 127.0.0.1";
+  }
+  return null;
+}
+
 /** Validates a lab configuration; the error names each bad field and what it allows. */
 export function parseLabConfig(input: unknown): LabConfig {
   const result = labConfigSchema.safeParse(input ?? {});
-  if (result.success) return result.data;
+  if (result.success) {
+    const problem = combinationProblem(result.data);
+    if (problem) throw new LabConfigError(`invalid lab config — ${problem}`);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const field = issue.path.join('.') || 'config';
     return `${field}: ${issue.message}`;

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { checkClient, type ClientCheckOptions, type ClientCheckResult, type ClientCheckTarget } from './client-check/check.ts';
+import { ClientRegistry } from './client-check/registry.ts';
 import { rootPath } from './paths.ts';
-import { allowedNumbers, labConfigSchema, parseLabConfig, type AffinityPolicy, type LabConfig, type LabConfigInput, type PinningKind, type StoreKind } from './config.ts';
+import {
+  allowedNumbers, labConfigSchema, parseLabConfig, type AffinityPolicy, type ClientsEra, type LabConfig, type LabConfigInput, type PinningKind, type StoreKind,
+} from './config.ts';
 import type { LabEvent } from './events.ts';
-import { Ingress } from './ingress/ingress.ts';
+import { HandleLeakDetector } from './handles/leak-detector.ts';
+import { Ingress, type IngressObserver } from './ingress/ingress.ts';
 import { selectRuntime } from './pods/select.ts';
-import type { PodEvent, PodInfo, PodRuntime } from './pods/runtime.ts';
+import type { BackendSpec, PodEvent, PodInfo, PodRuntime } from './pods/runtime.ts';
 import { RedisUnavailableError } from './redis/binary.ts';
 import { EmbeddedRedis } from './redis/embedded.ts';
 import { RedisKeyCounter } from './redis/key-count.ts';
@@ -39,7 +44,14 @@ export class Lab {
   ingressUrl = '';
   /** The server the pods run, as the lab found it at start (filled in by the identity probe). */
   server: ServerUnderTest | null = null;
-  private readonly emit: (event: LabEvent) => void;
+  /** Which client opened which session (by its `clientInfo`), and each session's pod. */
+  readonly clients = new ClientRegistry();
+  private readonly onEvent: (event: LabEvent) => void;
+  private readonly watchers = new Set<(event: LabEvent) => void>();
+  /** Watches the clients' calls for handles minted on one pod and failing on another. */
+  private readonly leaks = new HandleLeakDetector();
+  /** The Redis the demo's carts live in, with `carts: 'redis'`. */
+  private cartsRedisUrl: string | null = null;
   private runtime!: PodRuntime;
   private redis: EmbeddedRedis | null = null;
   /** Counts session records in Redis (embedded or external) while the store is Redis. */
@@ -47,6 +59,7 @@ export class Lab {
   private replicas!: ReplicaSet;
   private ingress!: Ingress;
   private readonly traffic = new Traffic();
+  private trafficEra: ClientsEra = 'legacy';
   private nextPod = 1;
   /** Pods the lab is restarting in place: their 'dead' is not a loss to replace. */
   private readonly restarting = new Set<string>();
@@ -56,7 +69,13 @@ export class Lab {
   private constructor(config: LabConfig, options: LabOptions) {
     this.id = randomBytes(4).toString('hex');
     this.config = config;
-    this.emit = options.onEvent ?? (() => {});
+    this.onEvent = options.onEvent ?? (() => {});
+  }
+
+  /** Every event from now on, besides the one `onEvent` of the lab's owner; returns what stops it. */
+  watch(listener: (event: LabEvent) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
   }
 
   /** Starts a lab; on any failure, whatever was started is stopped again. */
@@ -74,9 +93,12 @@ export class Lab {
 
   private async boot(): Promise<void> {
     const { config } = this;
-    const selected = await selectRuntime(config.runtime, this.id, (progress) => this.emit({ type: 'image.progress', at: Date.now(), ...progress }));
+    const cartsInRedis = config.backend.kind === 'demo' && config.backend.carts === 'redis' && !config.backend.cartsRedisUrl;
+    // A container's 127.0.0.1 is its own: only local processes reach the lab's Redis (config.ts refuses `docker`).
+    const runtime = cartsInRedis && config.runtime === 'auto' ? 'process' : config.runtime;
+    const selected = await selectRuntime(runtime, this.id, (progress) => this.emit({ type: 'image.progress', at: Date.now(), ...progress }));
     this.runtime = selected.runtime;
-    this.runtimeNote = selected.note;
+    this.runtimeNote = runtime === config.runtime ? selected.note : "pods run as local processes: the demo's Redis carts need pods that reach the lab's Redis on 127.0.0.1, which Docker containers cannot";
     this.cleanups.push(() => this.runtime.close());
     this.log('info', selected.note);
     const orphans = await this.runtime.removeOrphans();
@@ -85,17 +107,19 @@ export class Lab {
     this.cleanups.push(off);
 
     let redisUrl = config.redisUrl ?? '';
-    if (config.store === 'redis' && !config.redisUrl) {
+    if ((config.store === 'redis' || cartsInRedis) && !config.redisUrl) {
       try {
         redisUrl = await this.startEmbeddedRedis();
       } catch (error) {
         if (!(error instanceof RedisUnavailableError)) throw error;
+        if (cartsInRedis) throw new Error(`the demo's Redis carts need a Redis: ${error.message}`, { cause: error });
         // The lab still runs, on the memory store, and says so loudly.
         config.store = 'memory';
         this.log('warn', `${error.message}. This lab runs with the memory store instead: each replica keeps its own sessions.`);
       }
     }
 
+    if (cartsInRedis) this.cartsRedisUrl = redisUrl;
     await Promise.all(Array.from({ length: config.pods }, () => this.startPod()));
     await this.identify();
     if (config.store === 'redis') this.countKeys(redisUrl);
@@ -115,10 +139,12 @@ export class Lab {
     this.ingress = new Ingress({
       policy: config.affinity,
       targets: () => this.replicas.live().map((r) => ({ id: r.id, origin: `http://127.0.0.1:${r.port}` })),
+      onClient: (seen) => this.emit({ type: 'client.seen', ...seen }),
     });
     this.ingressUrl = await this.ingress.listen(config.ingressPort, config.ingressHost);
     this.cleanups.push(() => this.ingress.close());
-    this.log('info', `lab ${this.id} ready: ingress ${this.ingressUrl}, ${config.replicas} replica(s), ${config.pods} pod(s), store ${config.store}`);
+    const carts = this.cartsRedisUrl ? `, the demo's carts in Redis (${this.cartsRedisUrl})` : '';
+    this.log('info', `lab ${this.id} ready: ingress ${this.ingressUrl}, ${config.replicas} replica(s), ${config.pods} pod(s), store ${config.store}${carts}`);
   }
 
   /** Stops everything the lab started: traffic, ingress, replicas, pods, Redis. Safe to call twice. */
@@ -163,6 +189,8 @@ export class Lab {
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
       '@modelcontextprotocol/sdk': read('node_modules', '@modelcontextprotocol', 'sdk', 'package.json'),
+      '@modelcontextprotocol/server': read('node_modules', '@modelcontextprotocol', 'server', 'package.json'),
+      '@modelcontextprotocol/client': read('node_modules', '@modelcontextprotocol', 'client', 'package.json'),
       redis: this.redis ? ((await this.redis.version()) ?? 'down') : this.config.store === 'redis' ? 'external' : 'not used (memory store)',
       pods: this.runtimeNote,
     };
@@ -187,9 +215,20 @@ export class Lab {
     const call = options.call ?? this.config.call;
     if (call) this.checkCall(call);
     const demo = this.config.backend.kind === 'demo';
-    this.traffic.start({ ...options, call, demo, url: this.ingressUrl }, (record) => this.emit({ type: 'traffic.call', ...record }));
-    const what = call ? `tools/call ${call.tool}` : demo ? 'tools/call counter' : 'ping and tools/list';
-    this.log('info', `traffic: ${options.clients} client(s) × ${options.rate} call(s)/s, calling ${what}`);
+    const clientsEra = options.clientsEra ?? this.config.clientsEra;
+    const modernShare = options.modernShare ?? this.config.modernShare;
+    this.traffic.start({ ...options, call, demo, clientsEra, modernShare, url: this.ingressUrl }, (record) => this.emit({ type: 'traffic.call', ...record }));
+    this.trafficEra = clientsEra;
+    const demoCalls = { legacy: 'tools/call counter', modern: 'the cart tools (cart.create, then cart.add and cart.get with its handle)', mix: 'counter (legacy) and the cart tools (modern)' };
+    const probes = { legacy: 'ping and tools/list', modern: 'server/discover and tools/list', mix: 'ping (legacy) or server/discover (modern), and tools/list' };
+    const what = call ? `tools/call ${call.tool}` : (demo ? demoCalls : probes)[clientsEra];
+    const who = clientsEra === 'mix' ? `mixed: ${Math.round(modernShare * 100)}% modern` : clientsEra;
+    this.log('info', `traffic: ${options.clients} client(s) (${who}) × ${options.rate} call(s)/s, calling ${what}`);
+  }
+
+  /** The era of the traffic running now, or null when none runs. */
+  get trafficClientsEra(): ClientsEra | null {
+    return this.traffic.active ? this.trafficEra : null;
   }
 
   async stopTraffic(): Promise<void> {
@@ -310,7 +349,56 @@ export class Lab {
     }
   }
 
+  /** Proxy replicas answer an unknown session with this status: 404 per the spec, or 400 as ToolHive does. */
+  setUnknownSessionStatus(status: 404 | 400): void {
+    this.replicas.configure({ unknownSessionStatus: status });
+    this.log('info', `an unknown session is answered ${status}${status === 400 ? ' (ToolHive\'s compatibility switch)' : ''}`);
+  }
+
+  // --- client checks -------------------------------------------------------------------
+
+  /** Forgets a session's record in the store(s), as its TTL running out would: its next request gets 404. */
+  forgetSession(sessionId: string): Promise<void> {
+    return this.replicas.forgetSession(sessionId);
+  }
+
+  /** Sees every request through the ingress, from outside its client, until the returned function is called. */
+  observeIngress(observer: IngressObserver): () => void {
+    return this.ingress.observe(observer);
+  }
+
+  cutStreams(sessionId: string): number {
+    return this.ingress.cutStreams(sessionId);
+  }
+
+  openStreams(sessionId: string): number {
+    return this.ingress.openStreams(sessionId);
+  }
+
+  /** Aims faults at one client and judges what it does (app/client-check); each verdict is an event. */
+  checkClient(target: ClientCheckTarget, options: ClientCheckOptions = {}): Promise<ClientCheckResult> {
+    return checkClient(this, target, {
+      ...options,
+      onProgress: (message) => {
+        this.log('info', message);
+        options.onProgress?.(message);
+      },
+      onVerdict: (verdict) => {
+        this.emit({ type: 'client.checked', at: verdict.endedAt, ...verdict });
+        options.onVerdict?.(verdict);
+      },
+    });
+  }
+
   // --- internals -----------------------------------------------------------------------
+
+  private emit(event: LabEvent): void {
+    this.clients.observe(event);
+    this.onEvent(event);
+    for (const watcher of this.watchers) watcher(event);
+    const leak = this.leaks.observe(event);
+    if (leak) this.emit({ type: 'handle.leak', ...leak });
+  }
 
   /**
    * Asks one ready pod, directly, what server it runs (name, version, protocol, sessions,
@@ -359,9 +447,15 @@ export class Lab {
 
   private async startPod(): Promise<PodInfo> {
     const name = `pod-${this.nextPod++}`;
-    const info = await this.runtime.start(name, this.config.backend);
+    const info = await this.runtime.start(name, this.podBackend());
     this.scheduleEndpoints();
     return info;
+  }
+
+  /** What a new pod runs: the configured backend, with the lab's Redis for the demo's Redis carts. */
+  private podBackend(): BackendSpec {
+    const { backend } = this.config;
+    return backend.kind === 'demo' && this.cartsRedisUrl ? { ...backend, cartsRedisUrl: this.cartsRedisUrl } : backend;
   }
 
   private onPodEvent(event: PodEvent): void {

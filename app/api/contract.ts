@@ -1,11 +1,15 @@
 import { z } from 'zod';
-import { affinitySchema, callSchema, labConfigSchema, pinningSchema, storeSchema, trafficSchema, type LabConfigInput } from '../config.ts';
+import {
+  affinitySchema, callSchema, clientsEraSchema, labConfigSchema, modernShareSchema, pinningSchema, storeSchema, trafficSchema, type LabConfigInput,
+} from '../config.ts';
+import type { ClientCheckResult } from '../client-check/check.ts';
 import type { LabEvent } from '../events.ts';
 import type { PodInfo } from '../pods/runtime.ts';
 import type { ReplicaInfo } from '../replicas/replica-set.ts';
 import type { MatrixRow } from '../scenarios/matrix.ts';
 import type { Verdict } from '../scenarios/verdict.ts';
 import type { ServerUnderTest } from '../server/under-test.ts';
+import { CLIENT_FAULT_NAMES } from '../shared/client-faults.ts';
 import { SCENARIO_NAMES } from '../shared/scenario-catalog.ts';
 import type { LabSnapshot } from '../state/snapshot.ts';
 
@@ -54,11 +58,22 @@ export const commandArgs = {
   'switch.recovery': z.object({ on: z.boolean() }),
   'switch.store': z.object({ store: storeSchema }),
   // Clients and rate are required here (the UI always says), within the lab's traffic bounds.
-  'traffic.start': z.object({ clients: trafficSchema.shape.clients.unwrap(), rate: trafficSchema.shape.rate.unwrap(), call: callSchema.optional() }),
+  // The era and the modern share are optional: the lab's config says when they are absent.
+  'traffic.start': z.object({
+    clients: trafficSchema.shape.clients.unwrap(), rate: trafficSchema.shape.rate.unwrap(), call: callSchema.optional(),
+    clientsEra: clientsEraSchema.optional(), modernShare: modernShareSchema.optional(),
+  }),
   'traffic.stop': none,
   'scenario.run': z.object({ name: z.enum(SCENARIO_NAMES) }),
   'matrix.run': z.object({ scenarios: z.array(z.enum(SCENARIO_NAMES)).min(1).optional(), clients: z.number().int().min(1).max(64).optional() }).optional(),
   'report.export': z.object({ dir: z.string().min(1).optional() }).optional(),
+  // The client by a session it opened or by its clientInfo name; the faults in order (default: all).
+  'client.check': z.object({
+    sessionId: z.string().min(1).max(256).optional(),
+    clientName: z.string().min(1).max(200).optional(),
+    faults: z.array(z.enum(CLIENT_FAULT_NAMES)).min(1).optional(),
+    recoverWithinMs: z.number().int().min(1000).max(120_000).optional(),
+  }).strict().refine((a) => a.sessionId !== undefined || a.clientName !== undefined, 'name the client to check: sessionId or clientName'),
 } as const;
 
 export interface CommandResults {
@@ -88,6 +103,8 @@ export interface CommandResults {
   /** Runs on labs of its own, one after another: minutes. Progress arrives as lab.log events. */
   'matrix.run': MatrixRow[];
   'report.export': { markdown: string; json: string };
+  /** Seconds to minutes: each fault waits for the client. Each verdict also arrives as a client.checked event. */
+  'client.check': ClientCheckResult;
 }
 
 export type Command = keyof typeof commandArgs;

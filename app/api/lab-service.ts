@@ -108,7 +108,8 @@ export class LabService {
     'switch.pinning': async ({ pinning }) => nothing(this.need().setPinning(pinning)),
     'switch.recovery': async ({ on }) => nothing(this.need().setRecovery(on)),
     'switch.store': async ({ store }) => nothing(await this.need().setStore(store)),
-    'traffic.start': async ({ clients, rate, call }) => nothing(this.need().startTraffic({ clients, rate, call: call && { tool: call.tool, args: call.args ?? {} } })),
+    'traffic.start': async ({ clients, rate, call, clientsEra, modernShare }) =>
+      nothing(this.need().startTraffic({ clients, rate, call: call && { tool: call.tool, args: call.args ?? {} }, clientsEra, modernShare })),
     'traffic.stop': async () => nothing(await this.need().stopTraffic()),
     'scenario.run': async ({ name }) => runScenarioOn(this.need(), name, () => this.events),
     'matrix.run': async (args) => {
@@ -131,6 +132,7 @@ export class LabService {
       const report = buildReport({ title: `lab ${lab.id}`, config: lab.config, runtimeNote: lab.runtimeNote, versions: await lab.versions(), events: this.events, server: lab.server });
       return writeReport(dir, report);
     },
+    'client.check': async ({ sessionId, clientName, faults, recoverWithinMs }) => this.need().checkClient({ sessionId, clientName }, { faults, recoverWithinMs }),
   };
 
   private status(): LabStatus | null {

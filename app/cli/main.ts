@@ -3,9 +3,9 @@ import { parse as shellWords } from 'shell-quote';
 import type { z } from 'zod';
 import { onOffArgument, onOffWord } from '../../proxy-core/cli/on-off.ts';
 import {
-  affinitySchema, allowedNumbers, boundsOf, envNameSchema, LAB_DEFAULTS, labConfigSchema, LabConfigError, listenPortSchema, mcpPathSchema,
-  parseLabConfig, pinningSchema, portSchema, redisUrlSchema, runtimeSchema, SERVER_DEFAULTS, storeSchema, TRAFFIC_DEFAULTS, trafficSchema,
-  type LabConfig, type LabConfigInput, type NumberField,
+  affinitySchema, allowedNumbers, boundsOf, cartStoreSchema, clientsEraSchema, envNameSchema, LAB_DEFAULTS, labConfigSchema, LabConfigError, listenPortSchema,
+  mcpPathSchema, modernShareSchema, parseLabConfig, pinningSchema, portSchema, redisUrlSchema, runtimeSchema, SERVER_DEFAULTS, storeSchema, TRAFFIC_DEFAULTS,
+  trafficSchema, type CartStoreKind, type ClientsEra, type LabConfig, type LabConfigInput, type NumberField,
 } from '../config.ts';
 import { Lab } from '../lab.ts';
 import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
@@ -17,6 +17,10 @@ import { openInBrowser } from '../web/open.ts';
 import { startWebServer, type WebServer } from '../web/server.ts';
 import { describeRow, runMatrix } from '../scenarios/matrix.ts';
 import { formatMatrix, formatVerdict } from './format.ts';
+import { formatClientCheck } from '../client-check/format.ts';
+import { ClientProgram, withUrl } from '../client-check/program.ts';
+import { runClientCheck } from '../client-check/run.ts';
+import { CLIENT_FAULT_NAMES, type ClientFault } from '../shared/client-faults.ts';
 
 /** A whole number within a field's bounds in the lab's schema. */
 function count(field: NumberField) {
@@ -24,6 +28,16 @@ function count(field: NumberField) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected ${allowedNumbers(field)}, got "${value}"`);
+    return n;
+  };
+}
+
+/** A number within a field's bounds in the lab's schema, fractions allowed. */
+function share(field: NumberField) {
+  const { min, max } = boundsOf(field);
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${allowedNumbers(field)}, got "${value}"`);
     return n;
   };
 }
@@ -104,17 +118,51 @@ interface LabFlags extends Pick<LabConfig, 'replicas' | 'pods' | 'runtime' | 'st
   call?: string;
   callArgs?: Record<string, unknown>;
   redisUrl?: string;
+  clientsEra?: ClientsEra;
+  modernShare?: number;
+  demoCarts?: CartStoreKind;
 }
 
-/** The lab flags shared by `scenario`, `matrix`, `report` and `serve`. */
-function labOptions(command: Command, modeFlags = true): Command {
+/** The client command of `client-check`: a command line holding `{url}`. */
+function clientCommand(value: string): string[] {
+  const words = commandLine(value);
+  try {
+    withUrl(words, '');
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return words;
+}
+
+/** Comma-separated client faults, each one the check knows. */
+function faultList(value: string): ClientFault[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.find((name) => !(CLIENT_FAULT_NAMES as string[]).includes(name));
+  if (unknown !== undefined || names.length === 0) throw new InvalidArgumentError(`expected faults among ${CLIENT_FAULT_NAMES.join(', ')}, got "${unknown ?? value}"`);
+  return names as ClientFault[];
+}
+
+/** Whole seconds from 1 to 120. */
+function recoverSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 120) throw new InvalidArgumentError(`expected a whole number of seconds from 1 to 120, got "${value}"`);
+  return n;
+}
+
+/** The lab flags shared by `scenario`, `matrix`, `report`, `serve` and `client-check` (which runs no simulated clients). */
+function labOptions(command: Command, modeFlags = true, simulatedClients = true): Command {
   command
     .addOption(new Option('--replicas <n>', 'proxy replicas').argParser(count(labConfigSchema.shape.replicas)).default(LAB_DEFAULTS.replicas))
     .addOption(new Option('--pods <m>', 'backend pods').argParser(count(labConfigSchema.shape.pods)).default(LAB_DEFAULTS.pods))
     .addOption(new Option('--runtime <kind>', 'where pods run').choices(runtimeSchema.options).default(LAB_DEFAULTS.runtime))
     .addOption(new Option('--affinity <policy>', 'how the ingress spreads requests').choices(affinitySchema.options).default(LAB_DEFAULTS.affinity))
-    .addOption(new Option('--clients <k>', 'simulated MCP clients').argParser(count(trafficSchema.shape.clients)).default(TRAFFIC_DEFAULTS.clients))
     .option('--json', 'print one JSON object instead of a readable verdict');
+  if (simulatedClients) {
+    command.addOption(new Option('--clients <k>', 'simulated MCP clients').argParser(count(trafficSchema.shape.clients)).default(TRAFFIC_DEFAULTS.clients));
+    command
+      .addOption(new Option('--clients-era <era>', 'the simulated clients\' MCP era: legacy (initialize, sessions), modern (2026-07-28: sessionless), or a mix').choices(clientsEraSchema.options).default(LAB_DEFAULTS.clientsEra))
+      .addOption(new Option('--modern-share <share>', 'with --clients-era mix: the share of modern clients, from 0 to 1').argParser(share(modernShareSchema)));
+  }
   if (modeFlags) {
     command
       .addOption(new Option('--store <kind>', 'session store').choices(storeSchema.options).default(LAB_DEFAULTS.store))
@@ -129,6 +177,7 @@ function labOptions(command: Command, modeFlags = true): Command {
     .addOption(new Option('--server-port-env <name>', 'the variable --server-command reads its port from').argParser(matching(envNameSchema)).default(SERVER_DEFAULTS.portEnv))
     .addOption(new Option('--server-path <path>', 'your server\'s MCP endpoint').argParser(matching(mcpPathSchema)).default(SERVER_DEFAULTS.path))
     .addOption(new Option('--server-env <K=V>', 'an environment variable for your server (repeatable)').argParser(envPair))
+    .addOption(new Option('--demo-carts <store>', 'where the demo backend keeps its carts: each pod\'s memory (handles leak between pods) or the lab\'s Redis (needs the process runtime)').choices(cartStoreSchema.options))
     .addOption(new Option('--call <tool>', 'the tool each simulated client calls (default: counter on the demo, ping and tools/list on your server)'))
     .addOption(new Option('--call-args <json>', 'the --call tool\'s arguments, a JSON object').argParser(jsonObject))
     .addOption(new Option('--redis-url <url>', 'an external Redis for the session store instead of the embedded one').argParser(matching(redisUrlSchema)));
@@ -147,6 +196,8 @@ function flagProblem(command: Command, flags: LabFlags): string | null {
     if (flags.serverEnv) return "option '--server-env <K=V>' needs --server-image or --server-command";
   }
   if (flags.callArgs && !flags.call) return "option '--call-args <json>' needs --call <tool>";
+  if (flags.demoCarts && (flags.serverImage || flags.serverCommand)) return "option '--demo-carts <store>' is for the demo backend, not with --server-image or --server-command";
+  if (flags.modernShare !== undefined && flags.clientsEra !== 'mix') return "option '--modern-share <share>' needs --clients-era mix";
   return null;
 }
 
@@ -163,6 +214,9 @@ function labConfig(flags: LabFlags): LabConfigInput {
     // Relative paths in the command mean what they meant where pinlab was run.
     config.backend = { kind: 'command', command, args, portEnv: flags.serverPortEnv, path: flags.serverPath, env: flags.serverEnv, cwd: process.cwd() };
   }
+  if (flags.demoCarts) config.backend = { kind: 'demo', carts: flags.demoCarts };
+  if (flags.clientsEra) config.clientsEra = flags.clientsEra;
+  if (flags.modernShare !== undefined) config.modernShare = flags.modernShare;
   if (flags.call) config.call = { tool: flags.call, args: flags.callArgs ?? {} };
   if (flags.redisUrl) config.redisUrl = flags.redisUrl;
   return config;
@@ -175,8 +229,12 @@ function resultJson(result: ScenarioResult) {
     config: { ...result.config, runtime: result.runtime },
     requests: result.requests,
     clientErrors: result.clientErrors,
+    recoverableErrors: result.recoverableErrors,
+    unknownOutcome: result.unknownOutcome,
     recoveries: result.recoveries,
     stateLosses: result.stateLosses,
+    slowCalls: result.slowCalls,
+    longestWaitMs: result.longestWaitMs,
     latencyMs: result.latencyMs,
   };
 }
@@ -262,6 +320,23 @@ labOptions(program.command('serve'))
       if (opened !== true) process.stdout.write(`(${opened}: open the address above yourself)\n`);
     }
     await new Promise(() => {}); // until a signal
+  });
+
+labOptions(program.command('client-check'), true, false)
+  .description('check an MCP client: start a lab, run your client program against its ingress, aim faults at its session one by one, and say whether the client recovers from each')
+  .addOption(new Option('--command <command>', 'your client program, run from here (no shell), with {url} where the ingress URL goes; it must keep calling (a loop), so that what it does after each fault shows').argParser(clientCommand).makeOptionMandatory())
+  .addOption(new Option('--faults <names>', `comma-separated, run in this order (default: all): ${CLIENT_FAULT_NAMES.join(', ')}`).argParser(faultList))
+  .addOption(new Option('--recover-within <seconds>', 'how long the client has to recover from each fault').argParser(recoverSeconds).default(10))
+  .action(async (flags: LabFlags & { command: string[]; faults?: ClientFault[]; recoverWithin: number }) => {
+    onStop.push(() => ClientProgram.stopAll());
+    const run = await runClientCheck(labConfig(flags), {
+      command: flags.command, faults: flags.faults, recoverWithinMs: flags.recoverWithin * 1000,
+      onProgress: (message) => process.stderr.write(`  ${message}\n`),
+    });
+    const lab = `lab: ${run.config.replicas} replica(s), ${run.config.pods} pod(s), store ${run.config.store}; ${run.runtime}`;
+    process.stdout.write(flags.json ? JSON.stringify({ client: run.client, ingressUrl: run.ingressUrl, verdicts: run.verdicts }) + '\n' : formatClientCheck(run.client, run.verdicts, lab));
+    // A client that did not recover from a fault fails the command, for scripts and CI.
+    if (run.verdicts.some((v) => v.verdict === 'fail')) process.exitCode = 1;
   });
 
 /** What signals must close besides running labs (web mode's server). */

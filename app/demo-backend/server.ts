@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { createServer, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import {
+  createMcpHandler, isInitializeRequest, isLegacyRequest, legacyStatelessFallback, WebStandardStreamableHTTPServerTransport, type McpRequestContext,
+} from '@modelcontextprotocol/server';
+import { MemoryCarts, type CartStore } from './carts.ts';
 import { Latches } from './latches.ts';
 import { createDemoMcpServer } from './tools.ts';
 
@@ -19,6 +22,8 @@ export interface DemoBackendOptions {
   sessionLost?: SessionLostStyle;
   /** Answer requests with one JSON body instead of an SSE stream (the SDK's `enableJsonResponse`). */
   jsonResponse?: boolean;
+  /** Where the `cart.*` tools keep carts: this pod's memory unless told otherwise. */
+  carts?: CartStore;
 }
 
 export interface DemoBackendStats {
@@ -28,72 +33,94 @@ export interface DemoBackendStats {
   initializes: number;
   /** HTTP requests, health probes (OPTIONS) left out. */
   requests: number;
+  /** Requests of MCP 2026-07-28 (sessionless, `server/discover` and the rest), answered on the same path. */
+  modern: number;
   /** OPTIONS requests: what proxies' health probes send. */
   probes: number;
+  /** Where carts live: `memory` (this pod's) or `redis` (shared). */
+  carts: CartStore['kind'];
   /** The last request on the MCP path (probes left out), as it arrived: for tests of what a proxy passes on. */
   last: { method: string; url: string; headers: Record<string, string | string[] | undefined> } | null;
 }
 
 const MAX_BODY = 4 * 1024 * 1024;
 
-/** The demo MCP server: stateful Streamable HTTP on the official SDK, sessions in memory. */
+function jsonResponse(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/**
+ * The demo MCP server, both eras on one endpoint, on the SDK's v2 server package: legacy
+ * (2025) requests — the SDK's own `isLegacyRequest` tells — get sessions in memory, one
+ * server instance each; MCP 2026-07-28 requests go to the SDK's sessionless handler, which
+ * answers `server/discover`, checks `Mcp-Method`/`Mcp-Name` against the body and serves
+ * `subscriptions/listen`. One tool factory serves both.
+ */
 export function createDemoBackend(options: DemoBackendOptions): { server: Server; stats: () => DemoBackendStats } {
   const path = options.path ?? '/mcp';
   const style = options.sessionLost ?? '404';
-  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const carts = options.carts ?? new MemoryCarts();
+  const transports = new Map<string, WebStandardStreamableHTTPServerTransport>();
   const latches = new Latches();
+  const factory = ({ era }: McpRequestContext) => createDemoMcpServer({ pod: options.pod, era, latches, carts });
+  const modernHandler = createMcpHandler(factory, { legacy: 'reject', responseMode: options.jsonResponse ? 'json' : 'auto' });
+  // No session and not initialize: answered statelessly, as a 2025 server without sessions would.
+  const stateless = legacyStatelessFallback(factory);
   let initializes = 0;
   let requests = 0;
+  let modern = 0;
   let probes = 0;
   let last: DemoBackendStats['last'] = null;
   /** Requests whose connection is to be dropped unanswered (POST /chaos/reset-next): a reset after the request was written. */
   let resetNext = 0;
-  const stats = (): DemoBackendStats => ({ pod: options.pod, sessions: transports.size, initializes, requests, probes, last });
+  const stats = (): DemoBackendStats => ({ pod: options.pod, sessions: transports.size, initializes, requests, modern, probes, carts: carts.kind, last });
 
-  async function mcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sessionId = req.headers['mcp-session-id'];
-    if (typeof sessionId === 'string') {
+  async function mcp(request: Request): Promise<Response> {
+    const sessionId = request.headers.get('mcp-session-id');
+    if (sessionId !== null) {
       const transport = transports.get(sessionId);
-      if (transport) return transport.handleRequest(req, res);
-      return sessionLost(req, res, style);
+      if (transport) return transport.handleRequest(request);
+      return sessionLost(request, style);
     }
-    if (req.method !== 'POST') {
-      res.writeHead(405, { allow: 'POST' }).end();
-      return;
-    }
+    if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
+    if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY) return jsonResponse(413, { jsonrpc: '2.0', error: { code: -32600, message: 'request body too large' }, id: null });
     let body: unknown;
     try {
-      body = JSON.parse((await readBody(req)).toString('utf8'));
+      body = JSON.parse(await request.text());
     } catch (error) {
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: `Parse error: ${(error as Error).message}` }, id: null }));
-      return;
+      return jsonResponse(400, { jsonrpc: '2.0', error: { code: -32700, message: `Parse error: ${(error as Error).message}` }, id: null });
+    }
+    if (!(await isLegacyRequest(request, body))) {
+      modern++;
+      return modernHandler.fetch(request, { parsedBody: body });
     }
     const messages = Array.isArray(body) ? body : [body];
-    if (messages.some((m) => isInitializeRequest(m))) {
-      let id: string | null = null;
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        enableJsonResponse: options.jsonResponse ?? false,
-        onsessioninitialized: (sid) => {
-          id = sid;
-          transports.set(sid, transport);
-          initializes++;
-        },
-      });
-      transport.onclose = () => {
-        if (id) transports.delete(id);
-      };
-      await createDemoMcpServer({ pod: options.pod, sessionId: () => id, latches }).connect(transport);
-      return transport.handleRequest(req, res, body);
-    }
-    // No session and not initialize: answered statelessly, as MCP's sessionless revision asks.
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    const server = createDemoMcpServer({ pod: options.pod, sessionId: () => null, latches });
-    res.on('close', () => void server.close());
-    await server.connect(transport);
-    return transport.handleRequest(req, res, body);
+    if (!messages.some((m) => isInitializeRequest(m))) return stateless(request, { parsedBody: body });
+    let id: string | null = null;
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: options.jsonResponse ?? false,
+      onsessioninitialized: (sid) => {
+        id = sid;
+        transports.set(sid, transport);
+        initializes++;
+      },
+    });
+    transport.onclose = () => {
+      if (id) transports.delete(id);
+    };
+    await factory({ era: 'legacy' }).connect(transport);
+    return transport.handleRequest(request, { parsedBody: body });
   }
+
+  // The SDK's Node transport (v1) is this same adapter around the same web-standard transport.
+  const mcpListener = getRequestListener(async (request) => {
+    try {
+      return await mcp(request);
+    } catch (error) {
+      return jsonResponse(500, { jsonrpc: '2.0', error: { code: -32603, message: (error as Error).message }, id: null });
+    }
+  }, { overrideGlobalObjects: false });
 
   const server = createServer((req, res) => {
     if (req.method === 'OPTIONS') probes++;
@@ -108,10 +135,7 @@ export function createDemoBackend(options: DemoBackendOptions): { server: Server
       resetNext--;
       req.socket.destroy();
     } else if (url.pathname === path) {
-      mcp(req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: (error as Error).message }, id: null }));
-      });
+      void mcpListener(req, res);
     } else if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats()));
     } else if (url.pathname === '/chaos/reset-next' && req.method === 'POST') {
@@ -127,33 +151,14 @@ export function createDemoBackend(options: DemoBackendOptions): { server: Server
   return { server, stats };
 }
 
-async function sessionLost(req: IncomingMessage, res: ServerResponse, style: SessionLostStyle): Promise<void> {
-  if (style === '404') {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('session not found');
-    return;
-  }
-  if (style === '400') {
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null }));
-    return;
-  }
+async function sessionLost(request: Request, style: SessionLostStyle): Promise<Response> {
+  if (style === '404') return new Response('session not found', { status: 404, headers: { 'content-type': 'text/plain' } });
+  if (style === '400') return jsonResponse(400, { jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null });
   let id: unknown = null;
   try {
-    id = (JSON.parse((await readBody(req)).toString('utf8')) as { id?: unknown }).id ?? null;
+    id = ((await request.json()) as { id?: unknown }).id ?? null;
   } catch {
     // no id to echo
   }
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id }));
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new Error('request body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  return jsonResponse(200, { jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id });
 }

@@ -2,13 +2,59 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
-import { RelayHandler } from '../../proxy-core/http/relay.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import { RelayHandler, type BodyTap } from '../../proxy-core/http/relay.ts';
 import { readRequestBody } from '../../proxy-core/http/body.ts';
 import { upstreamHeaders } from '../../proxy-core/http/headers.ts';
+import { MessageTap } from '../../proxy-core/replay-safety.ts';
+import { isSimulatedClient } from '../shared/client-faults.ts';
 import { AFFINITY_COOKIE, chooseReplica, type AffinityPolicy } from './affinity.ts';
+import { callsOf, peekClient, type ClientInfo, type ClientPeek, type RpcCall } from './client-peek.ts';
 
 /** The ingress buffers a body to retry it on another replica; the replicas bound it more tightly. */
 const MAX_BODY = 16 * 1024 * 1024;
+
+/** A client that named itself at the ingress: an initialize answered, or a 2026-07-28 request. */
+export interface ClientSeen {
+  at: number;
+  /** The session the initialize's answer named; null for a client without sessions. */
+  sessionId: string | null;
+  clientInfo: ClientInfo;
+  /** One of the lab's own clients (`pinlab-client-N`); anything else came from outside. */
+  simulated: boolean;
+  /** The client's address as the ingress's socket saw it. */
+  remoteAddress: string | null;
+}
+
+/** One request through the ingress, as seen from outside its client (what a client check judges). */
+export interface IngressExchange {
+  /** Epoch ms the request arrived. */
+  at: number;
+  httpMethod: string;
+  /** The request's `Mcp-Session-Id`. */
+  sessionId: string | null;
+  /** Who the body says sent it (an initialize, or a 2026-07-28 request's `_meta`). */
+  clientInfo: ClientInfo | null;
+  initialize: boolean;
+  /** The JSON-RPC requests of a POST body. */
+  calls: RpcCall[];
+  /** The answer's status; null while (or when) none came. */
+  status: number | null;
+  /** The `Mcp-Session-Id` of the answer (an initialize's new session). */
+  answeredSessionId: string | null;
+  /** Calls answered with a JSON-RPC error inside a 200 answer, with its code. */
+  rpcErrors: { id: string | number; code: number | null }[];
+  /** Epoch ms the exchange ended; null until then. */
+  endedAt: number | null;
+  /** The answer reached its end (not cut, the client did not go away). */
+  complete: boolean;
+}
+
+/** Called when an exchange's answer head went out (`head`: a GET stream is open) and when it ended. */
+export type IngressObserver = (phase: 'head' | 'end', exchange: IngressExchange) => void;
+
+/** 2026-07-28 clients name themselves on every request: each is told once (bounded memory). */
+const MAX_SESSIONLESS_CLIENTS = 1000;
 
 export interface IngressTarget {
   id: string;
@@ -30,10 +76,16 @@ export class Ingress {
   private port = 0;
   /** Requests (not GET streams) under way per replica: what a drain waits for. */
   private readonly inflight = new Map<string, number>();
+  /** Open GET streams per client session: what `cutStreams` cuts. */
+  private readonly streams = new Map<string, Set<ServerResponse>>();
+  private readonly observers = new Set<IngressObserver>();
+  private readonly onClient: (seen: ClientSeen) => void;
+  private readonly sessionlessSeen = new Set<string>();
 
-  constructor(options: { policy: AffinityPolicy; targets: () => IngressTarget[] }) {
+  constructor(options: { policy: AffinityPolicy; targets: () => IngressTarget[]; onClient?: (seen: ClientSeen) => void }) {
     this.policy = options.policy;
     this.targets = options.targets;
+    this.onClient = options.onClient ?? (() => {});
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.route(req, res));
   }
 
@@ -77,6 +129,27 @@ export class Ingress {
     while ((this.inflight.get(replicaId) ?? 0) > 0 && Date.now() < deadline) await sleep(10);
   }
 
+  /**
+   * Sees every exchange from now on (at a cost: request bodies parsed, answers tapped for
+   * JSON-RPC errors) until the returned function is called. Nothing is spent while none watches.
+   */
+  observe(observer: IngressObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  /** Cuts the session's open GET streams, as a dropped connection would; answers how many. */
+  cutStreams(sessionId: string): number {
+    const open = [...(this.streams.get(sessionId) ?? [])];
+    for (const res of open) res.destroy();
+    return open.length;
+  }
+
+  /** The session's open GET streams. */
+  openStreams(sessionId: string): number {
+    return this.streams.get(sessionId)?.size ?? 0;
+  }
+
   private track(replicaId: string, res: ServerResponse): void {
     this.inflight.set(replicaId, (this.inflight.get(replicaId) ?? 0) + 1);
     res.once('close', () => this.inflight.set(replicaId, (this.inflight.get(replicaId) ?? 1) - 1));
@@ -95,6 +168,10 @@ export class Ingress {
         return;
       }
     }
+    const peek = body ? peekClient(body) : null;
+    const exchange = this.observers.size > 0 ? exchangeOf(req, sessionId, body, peek) : null;
+    if (exchange) res.once('close', () => this.ended(exchange, res));
+    if (req.method === 'GET' && sessionId) this.trackStream(sessionId, res);
     const tried = new Set<string>();
     for (;;) {
       const targets = this.targets().filter((t) => !tried.has(t.id));
@@ -111,6 +188,8 @@ export class Ingress {
       res.setHeader('x-pinlab-replica', target.id);
       const handler = new RelayHandler({
         res, clientSessionId: null, inspect: null, flushHead: req.method === 'GET',
+        tap: peek || exchange ? this.tapFor(req, peek, exchange) : null,
+        onHead: exchange ? () => this.notify('head', exchange) : undefined,
       });
       this.agent.dispatch({
         origin: target.origin, path: req.url ?? '/mcp', method: (req.method ?? 'GET') as 'GET',
@@ -130,4 +209,71 @@ export class Ingress {
       }
     }
   }
+
+  private trackStream(sessionId: string, res: ServerResponse): void {
+    let open = this.streams.get(sessionId);
+    if (!open) this.streams.set(sessionId, (open = new Set()));
+    open.add(res);
+    res.once('close', () => {
+      open.delete(res);
+      if (open.size === 0 && this.streams.get(sessionId) === open) this.streams.delete(sessionId);
+    });
+  }
+
+  /** Reads the answer's head (the session an initialize opened) and, for an observer, the calls' errors. */
+  private tapFor(req: IncomingMessage, peek: ClientPeek | null, exchange: IngressExchange | null): BodyTap {
+    const errors = exchange && exchange.calls.length > 0
+      ? new MessageTap((messages) => {
+        for (const m of messages) {
+          if ((typeof m.id !== 'string' && typeof m.id !== 'number') || typeof m.error !== 'object' || m.error === null) continue;
+          const code = (m.error as { code?: unknown }).code;
+          exchange.rpcErrors.push({ id: m.id, code: typeof code === 'number' ? code : null });
+        }
+      })
+      : null;
+    return {
+      start: (status: number, headers: IncomingHttpHeaders) => {
+        const header = headers['mcp-session-id'];
+        const answered = typeof header === 'string' ? header : null;
+        if (exchange) {
+          exchange.status = status;
+          exchange.answeredSessionId = answered;
+        }
+        if (peek && status >= 200 && status < 300) this.seen(req, peek, answered);
+        errors?.start(status, headers);
+      },
+      data: (chunk: Buffer) => errors?.data(chunk),
+      end: () => errors?.end(),
+    };
+  }
+
+  /** Tells of a client that named itself: every initialize, and each sessionless client once. */
+  private seen(req: IncomingMessage, peek: ClientPeek, sessionId: string | null): void {
+    const remoteAddress = req.socket.remoteAddress ?? null;
+    if (!peek.initialize) {
+      const key = `${peek.clientInfo.name}\0${peek.clientInfo.version}\0${remoteAddress}`;
+      if (this.sessionlessSeen.has(key) || this.sessionlessSeen.size >= MAX_SESSIONLESS_CLIENTS) return;
+      this.sessionlessSeen.add(key);
+    }
+    this.onClient({ at: Date.now(), sessionId, clientInfo: peek.clientInfo, simulated: isSimulatedClient(peek.clientInfo.name), remoteAddress });
+  }
+
+  private ended(exchange: IngressExchange, res: ServerResponse): void {
+    exchange.endedAt = Date.now();
+    exchange.complete = res.writableFinished;
+    // An answer the ingress wrote itself (no replica, a replica that failed) went by no tap.
+    if (exchange.status === null && res.headersSent) exchange.status = res.statusCode;
+    this.notify('end', exchange);
+  }
+
+  private notify(phase: 'head' | 'end', exchange: IngressExchange): void {
+    for (const observer of this.observers) observer(phase, exchange);
+  }
+}
+
+function exchangeOf(req: IncomingMessage, sessionId: string | null, body: Buffer | null, peek: ClientPeek | null): IngressExchange {
+  return {
+    at: Date.now(), httpMethod: req.method ?? 'GET', sessionId, clientInfo: peek?.clientInfo ?? null, initialize: peek?.initialize ?? false,
+    calls: callsOf(body), status: null, answeredSessionId: null, rpcErrors: [], endedAt: null, complete: false,
+  };
 }

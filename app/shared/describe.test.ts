@@ -1,12 +1,12 @@
 import { describe as suite, expect, it } from 'vitest';
 import type { LabEvent } from '../events.ts';
-import type { PodView } from '../state/snapshot.ts';
+import { NOT_WAITING, type PodView } from '../state/snapshot.ts';
 import { describe, storyEvents, worthALine } from './describe.ts';
 
 const at = 1_700_000_000_000;
 const pods: Record<string, PodView> = {
-  'pod-2': { name: 'pod-2', state: 'dead', address: '127.0.0.1:4002', reason: 'killed', sessions: 0, requests: 9 },
-  'pod-4': { name: 'pod-4', state: 'ready', address: '127.0.0.1:4004', reason: 'started', sessions: 1, requests: 1 },
+  'pod-2': { name: 'pod-2', state: 'dead', address: '127.0.0.1:4002', reason: 'killed', sessions: 0, requests: 9, unhealthy: {}, waiting: NOT_WAITING },
+  'pod-4': { name: 'pod-4', state: 'ready', address: '127.0.0.1:4004', reason: 'started', sessions: 1, requests: 1, unhealthy: {}, waiting: NOT_WAITING },
 };
 const started: LabEvent = { type: 'recovery.started', at, replicaId: 'replica-1', sessionId: 'ab12cd34ef', fromPod: '127.0.0.1:4002', cause: 'connect-refused', generation: 0 };
 const done: LabEvent = {
@@ -72,5 +72,36 @@ suite('one story per event', () => {
   it('gives a log line its level where the tone does not show it', () => {
     expect(describe({ type: 'lab.log', at, level: 'warn', message: 'Docker not reachable' }, pods)).toEqual({ kinds: ['lab', 'errors'], tone: 'warn', text: 'warning: Docker not reachable' });
     expect(describe({ type: 'lab.log', at, level: 'info', message: 'calling tools/call echo' }, 'report').text).toBe('calling tools/call echo');
+  });
+
+  it('tells a pod that stopped answering its probes, and what it means for its sessions; and its return', () => {
+    const health = { type: 'pod.health', at, replicaId: 'replica-2', pod: '127.0.0.1:4004' } as const;
+    expect(describe({ ...health, health: 'unhealthy', reason: 'no answer within 1000 ms', failures: 2 }, pods)).toEqual({
+      kinds: ['pods'], tone: 'bad',
+      text: 'replica-2: pod-4 stopped answering its health probes (2 failed, the last: no answer within 1000 ms) → unhealthy: '
+        + 'no new sessions go to it, and its sessions move on their next request',
+    });
+    expect(describe({ ...health, health: 'healthy', reason: 'answered 405', failures: 0 }, 'report')).toEqual({
+      kinds: ['pods'], tone: 'good', text: 'replica-2: 127.0.0.1:4004 answers its health probes again (last probe answered 405) → healthy',
+    });
+  });
+
+  it('tells a call the proxy ended on a hung pod: replayed when safe, else an honest "outcome unknown", listed with the errors', () => {
+    const ended = { type: 'inflight.ended', at, replicaId: 'replica-1', sessionId: 'ab12cd34ef', pod: '127.0.0.1:4004', reason: 'pod-unhealthy', ageMs: 2150.4 } as const;
+    expect(describe({ ...ended, rpcMethod: 'tools/call counter', outcome: 'unknown-outcome' }, pods)).toEqual({
+      kinds: ['sessions', 'errors'], tone: 'warn',
+      text: 'tools/call counter of session ab12cd…, 2150 ms under way on pod-4: the pod stopped answering its health probes → '
+        + 'not safe to repeat: answered "may or may not have run" (JSON-RPC -32050) (via replica-1)',
+    });
+    expect(describe({ ...ended, rpcMethod: 'ping', outcome: 'replayed' }, pods)).toMatchObject({
+      kinds: ['sessions'], text: expect.stringMatching(/^ping of session ab12cd…, .* → safe to repeat: replayed on the recovered session \(via replica-1\)$/),
+    });
+    expect(describe({ ...ended, rpcMethod: null, outcome: 'stream-closed' }, pods).text).toMatch(/^a GET stream of session ab12cd…/);
+    const unknown = call({ ok: false, rpcCode: -32050, sessionId: 'ab12cd34ef', error: 'MCP error -32050: pod stopped answering; the call may or may not have run', count: null });
+    expect(describe(unknown, pods)).toEqual({
+      kinds: ['sessions', 'errors'], tone: 'warn',
+      text: 'client-3 (session ab12cd…): tools/call counter → outcome unknown, an honest answer (JSON-RPC -32050): MCP error -32050: pod stopped answering; the call may or may not have run',
+    });
+    expect(worthALine({ type: 'inflight.changed', at, replicaId: 'replica-1', pod: '127.0.0.1:4004', calls: 1, oldestAt: at - 10, sessions: [] })).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
 import type { LabEvent } from '../events.ts';
 import type { ServerUnderTest } from '../server/under-test.ts';
 import type { PodView } from '../state/snapshot.ts';
+import { callOutcome } from './call-outcome.ts';
+import { verdictLine } from './client-faults.ts';
 import { addressOfUrl, podLabel, shortId } from './names.ts';
 
 /**
@@ -35,6 +37,8 @@ export function worthALine(event: LabEvent, audience: Audience = {}): boolean {
     case 'inflight.changed': return false;
     // A good call is a number in the verdict and the charts; a failed one, or one that lost state, is news.
     case 'traffic.call': return !event.ok || event.stateLost;
+    // The lab's own clients are told by their sessions; a client from outside is news.
+    case 'client.seen': return !event.simulated;
     // Build output shows progress while the lab starts; in a report told afterwards it is noise.
     case 'image.progress': return audience !== 'report' || event.stage !== 'build';
     default: return true;
@@ -52,6 +56,22 @@ const CAUSES: Record<RecoveryCause, string> = {
   'session-lost-400': 'pod answered 400: unknown session',
   'session-lost-32001': 'pod answered -32001: session not found',
   'pod-unhealthy': 'pod stopped answering its health probes',
+  'pod-left': 'pod left the DNS answer',
+};
+
+type InFlightEnded = Extract<LabEvent, { type: 'inflight.ended' }>;
+
+const ENDED: Record<InFlightEnded['reason'], string> = {
+  'pod-unhealthy': 'the pod stopped answering its health probes',
+  'upstream-timeout': 'no answer within --upstream-timeout',
+  'reset-after-write': 'the pod closed the connection after the request was sent',
+};
+
+const OUTCOMES: Record<InFlightEnded['outcome'], string> = {
+  replayed: 'safe to repeat: replayed on the recovered session',
+  retried: 'safe to repeat: sent once more on a fresh connection',
+  'unknown-outcome': 'not safe to repeat: answered "may or may not have run" (JSON-RPC -32050)',
+  'stream-closed': 'stream closed: the client reconnects',
 };
 
 /**
@@ -96,17 +116,31 @@ export function describe(event: LabEvent, audience: Audience): Story {
     case 'store.restored':
       return { kinds: ['redis'], tone: 'good', text: `${event.replicaId}: session store answers again${event.flushed ? `, ${event.flushed} pending write(s) flushed` : ''}` };
     case 'pod.health':
+      return event.health === 'healthy'
+        ? { kinds: ['pods'], tone: 'good', text: `${event.replicaId}: ${pod(event.pod)} answers its health probes again (last probe ${event.reason}) → healthy` }
+        : {
+          kinds: ['pods'], tone: 'bad',
+          text: `${event.replicaId}: ${pod(event.pod)} stopped answering its health probes (${event.failures} failed, the last: ${event.reason}) → unhealthy: `
+            + 'no new sessions go to it, and its sessions move on their next request',
+        };
+    case 'inflight.changed': {
+      const oldest = event.oldestAt === null ? '' : `, the oldest for ${ms(event.at - event.oldestAt)}`;
+      return { kinds: ['pods'], tone: 'info', text: `${pod(event.pod)}: ${event.calls} call(s) waiting via ${event.replicaId}${oldest}` };
+    }
+    case 'inflight.ended': {
+      const what = event.rpcMethod ?? (event.outcome === 'stream-closed' ? 'a GET stream' : 'a request');
+      const unknown = event.outcome === 'unknown-outcome';
       return {
-        kinds: ['pods'], tone: event.health === 'healthy' ? 'good' : 'bad',
-        text: `${event.replicaId} marks ${pod(event.pod)} ${event.health} (${event.reason})`,
+        // Honest, not a routing failure: the client does see an error, so it is listed with them.
+        kinds: unknown ? ['sessions', 'errors'] : ['sessions'], tone: 'warn',
+        text: `${what} of session ${id(event.sessionId)}, ${ms(event.ageMs)} under way on ${pod(event.pod)}: ${ENDED[event.reason]} → ${OUTCOMES[event.outcome]} (via ${event.replicaId})`,
       };
-    case 'inflight.changed':
-      return { kinds: ['pods'], tone: 'info', text: `${pod(event.pod)}: ${event.calls} call(s) waiting on it via ${event.replicaId}` };
-    case 'inflight.ended':
-      return {
-        kinds: event.outcome === 'unknown-outcome' ? ['sessions', 'errors'] : ['sessions'], tone: event.outcome === 'unknown-outcome' ? 'bad' : 'warn',
-        text: `${event.rpcMethod ?? 'a request'} of session ${id(event.sessionId)} on ${pod(event.pod)} (${event.reason}) → ${event.outcome} via ${event.replicaId}`,
-      };
+    }
+    // pinlab-proxy's pod discovery (--backend-dns); the lab's own service never emits these.
+    case 'dns.changed':
+      return { kinds: ['pods'], tone: 'info', text: `${event.replicaId}: DNS for ${event.name} answers ${event.pods.map(pod).join(', ') || 'no pod'}` };
+    case 'dns.failed':
+      return { kinds: ['pods', 'errors'], tone: 'bad', text: `${event.replicaId}: DNS lookup of ${event.name} failed (${event.message}); keeps ${event.kept.length} pod(s)` };
     case 'pod.changed':
       return {
         kinds: ['pods'], tone: event.state === 'dead' ? 'bad' : event.state === 'paused' ? 'warn' : 'info',
@@ -124,6 +158,9 @@ export function describe(event: LabEvent, audience: Audience): Story {
       return { kinds: ['pods'], tone: 'info', text: `service endpoints: ${event.endpoints.map((url) => pod(addressOfUrl(url))).join(', ') || 'none'}` };
     case 'traffic.call': {
       const who = event.sessionId ? `${event.client} (session ${id(event.sessionId)})` : event.client;
+      if (callOutcome(event) === 'unknown-outcome') {
+        return { kinds: ['sessions', 'errors'], tone: 'warn', text: `${who}: ${event.method} → outcome unknown, an honest answer (JSON-RPC -32050): ${event.error ?? ''}` };
+      }
       if (!event.ok) {
         const status = [event.status && `HTTP ${event.status}`, event.rpcCode && `JSON-RPC ${event.rpcCode}`].filter(Boolean).join(', ');
         return { kinds: ['sessions', 'errors'], tone: 'bad', text: `${who} saw an error${status ? ` (${status})` : ''}: ${event.error ?? 'unknown'}` };
@@ -131,6 +168,25 @@ export function describe(event: LabEvent, audience: Audience): Story {
       if (event.stateLost) return { kinds: ['sessions', 'errors'], tone: 'warn', text: `${who}: counter went back to ${event.count ?? '?'}: the session's state was lost` };
       return { kinds: ['sessions'], tone: 'info', text: `${who}: ${event.method} answered in ${ms(event.latencyMs)}` };
     }
+    case 'handle.leak': {
+      // On screen the handle is short, in the error too; a report keeps every character. Either way it is a tool's error.
+      const handle = full ? event.handle : shortId(event.handle);
+      const error = (full ? event.error : event.error.replaceAll(event.handle, handle)).replace(/^tool error: /, '');
+      return {
+        kinds: ['sessions', 'errors'], tone: 'bad',
+        text: `handle ${handle} minted on ${pod(event.mintedOn)}, used on ${pod(event.usedOn)} by ${event.client} (${event.method}), failed: ${error}`,
+      };
+    }
+    case 'client.seen': {
+      const who = `${event.simulated ? 'simulated client' : 'client'} ${event.clientInfo.name}${event.clientInfo.version ? ` ${event.clientInfo.version}` : ''}`;
+      const from = event.remoteAddress ? ` from ${event.remoteAddress}` : '';
+      return { kinds: ['sessions'], tone: 'info', text: event.sessionId ? `${who}${from} opened session ${id(event.sessionId)}` : `${who}${from} calls without a session` };
+    }
+    case 'client.checked':
+      return {
+        kinds: event.verdict === 'fail' ? ['sessions', 'errors'] : ['sessions'], tone: event.verdict === 'pass' ? 'good' : event.verdict === 'fail' ? 'bad' : 'warn',
+        text: `client check of ${event.client} (session ${id(event.sessionId)}): ${verdictLine(event)}`,
+      };
     case 'image.progress':
       return { kinds: ['lab'], tone: 'info', text: `image ${event.stage}: ${event.message}` };
     case 'lab.log':
