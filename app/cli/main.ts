@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parse as shellWords } from 'shell-quote';
 import type { z } from 'zod';
 import { onOffArgument, onOffWord } from '../../proxy-core/cli/on-off.ts';
@@ -7,7 +7,7 @@ import {
   mcpPathSchema, modernShareSchema, parseLabConfig, pinningSchema, portSchema, redisUrlSchema, runtimeSchema, SERVER_DEFAULTS, storeSchema, TRAFFIC_DEFAULTS,
   trafficSchema, type CartStoreKind, type ClientsEra, type LabConfig, type LabConfigInput, type NumberField,
 } from '../config.ts';
-import { Lab } from '../lab.ts';
+import { runProgram } from './run-program.ts';
 import { runScenario, type ScenarioResult } from '../scenarios/run.ts';
 import { SCENARIOS } from '../scenarios/scenarios.ts';
 import { LabService } from '../api/lab-service.ts';
@@ -341,23 +341,4 @@ labOptions(program.command('client-check'), true, false)
 
 /** What signals must close besides running labs (web mode's server). */
 const onStop: (() => Promise<unknown>)[] = [];
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`\n${signal}: stopping the lab and removing its pods…\n`);
-    void Promise.allSettled(onStop.map((stop) => stop()))
-      .then(() => Lab.stopAll())
-      .finally(() => process.exit(130));
-  });
-}
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-  process.stderr.write(`pinlab: ${(error as Error).message}\n`);
-  await Lab.stopAll();
-  process.exit(1);
-}
+await runProgram(program, 'pinlab', onStop);

@@ -1,7 +1,7 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { allowedNumbers, boundsOf, labConfigSchema, runtimeSchema, trafficSchema, type NumberField, type RuntimeChoice } from '../config.ts';
-import { Lab } from '../lab.ts';
+import { runProgram } from '../cli/run-program.ts';
 import { formatSoak } from './format.ts';
 import { runSoak, SOAK_DEFAULTS } from './soak.ts';
 
@@ -51,21 +51,4 @@ const program = new Command('soak')
     process.exitCode = result.problems.length ? 1 : 0;
   });
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`\n${signal}: stopping the lab and removing its pods…\n`);
-    void Lab.stopAll().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-  process.stderr.write(`soak: ${(error as Error).message}\n`);
-  await Lab.stopAll();
-  process.exit(1);
-}
+await runProgram(program, 'soak');
