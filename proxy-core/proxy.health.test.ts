@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -5,6 +7,7 @@ import type { ProxyConfig } from './config.ts';
 import { UNKNOWN_OUTCOME } from './jsonrpc.ts';
 import { call, connectClient, rawSession } from './test/client.ts';
 import { ofType, podOf, startLab, until } from './test/lab.ts';
+import type { TestPod } from './test/pods.ts';
 
 type WhoAmI = { pod: string; session: string };
 
@@ -164,6 +167,19 @@ describe('hung pods: health probes, calls in flight, replay safety', () => {
     expect((await hung.stats()).probes, 'the probes reached it').toBeGreaterThan(0);
   });
 
+  it('when no pod passes its probes (a starved machine), new sessions still reach the pods instead of none', async () => {
+    const { pods, proxy } = await lab(2);
+    const fronts = await Promise.all(pods.map(deafToProbes));
+    proxy.proxy.setBackends(fronts.map((f) => f.url));
+    await until('every pod to be found unhealthy', () => fronts.every((f) => ofType(proxy.events, 'pod.health').some((e) => e.pod === f.address && e.health === 'unhealthy')));
+
+    const { client, transport } = await connectClient(proxy.url);
+    expect(transport.sessionId).toBeTruthy();
+    expect(await call<WhoAmI>(client, 'whoami')).toMatchObject({ pod: expect.stringMatching(/^pod-/) });
+    expect(fronts.map((f) => f.address)).toContain(ofType(proxy.events, 'session.created')[0]?.pod);
+    await client.close();
+  });
+
   it('--upstream-timeout is a backstop: a call still unanswered after it is ended as "may or may not have run"; GET streams are not', async () => {
     const { proxy } = await lab(1, { ...FAST, upstreamTimeoutMs: 600 });
     const { client } = await connectClient(proxy.url);
@@ -176,3 +192,23 @@ describe('hung pods: health probes, calls in flight, replay safety', () => {
     await client.close();
   });
 });
+
+/** A pod behind a front that never answers OPTIONS: every probe of it times out while it serves MCP. */
+async function deafToProbes(pod: TestPod): Promise<{ url: string; address: string }> {
+  const front = createServer((req, res) => {
+    if (req.method === 'OPTIONS') return; // never answered
+    const out = httpRequest({ host: '127.0.0.1', port: pod.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.once('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => {
+    front.closeAllConnections();
+    front.close(resolve);
+  }));
+  const address = `127.0.0.1:${(front.address() as AddressInfo).port}`;
+  return { url: `http://${address}/mcp`, address };
+}

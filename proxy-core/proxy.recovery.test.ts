@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, connectClient, rawCall, rawSession } from './test/client.ts';
@@ -47,20 +49,22 @@ describe('recovery: transparent re-initialization', () => {
   for (const style of ['404', '400', '32001'] as const) {
     it(`a pod restarted in place that answers "${style}" for the lost session: recovered`, async () => {
       const { pods, replicas: [proxy] } = await lab(2, 1, { sessionLost: style });
-      const { client, transport } = await connectClient(proxy!.url);
-      const pinned = podOf(pods, proxy!, transport.sessionId!);
-      await call(client, 'counter');
+      // Raw requests, no SDK client: its GET stream would reconnect while the pod is down
+      // (a refused dial, recovered as such) and race the lost-session answer this is about.
+      const id = await rawSession(proxy!.url);
+      const pinned = podOf(pods, proxy!, id);
+      expect((await rawCall(proxy!.url, id, 'counter', 1)).status).toBe(200);
       await pinned.restart(); // same address, empty memory
 
-      const after = await call<WhoAmI>(client, 'whoami');
-      expect(after.session).toBeTruthy();
+      const after = await rawCall(proxy!.url, id, 'whoami', 2);
+      expect(after.status).toBe(200);
+      expect(after.body).toContain('\\"session\\"');
       const done = ofType(proxy!.events, 'recovery.done');
       expect(done).toHaveLength(1);
       expect(done[0]!.cause).toBe(`session-lost-${style}`);
       // The handshake was completed: the new session answers tools, the pod counts one initialize per session.
       const stats = await Promise.all(pods.map((p) => p.stats()));
       expect(stats.reduce((n, s) => n + s.sessions, 0)).toBe(1);
-      await client.close();
     });
   }
 
@@ -136,5 +140,33 @@ describe('recovery: transparent re-initialization', () => {
     expect(ofType(events, 'recovery.failed')).toHaveLength(0);
     const initializesAfter = (await Promise.all(survivors.map((p) => p.stats()))).reduce((n, s) => n + s.initializes, 0);
     expect(initializesAfter - initializesBefore, 'the pods saw one initialize').toBe(1);
+  });
+  it('a recovery passes over a pod that fails the replayed initialize, and a refused pod is marked unhealthy at once', async () => {
+    const { pods: [first, second], replicas: [proxy] } = await lab(2, 1);
+    // A pod that answers its probes but fails every MCP request: in the service, healthy, useless.
+    const broken = createServer((req, res) => {
+      if (req.method === 'POST') brokenPosts++;
+      res.writeHead(req.method === 'OPTIONS' ? 204 : 503).end();
+    });
+    let brokenPosts = 0;
+    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => broken.close(resolve)));
+    proxy!.proxy.setBackends([first!.url]);
+    const ids = [await rawSession(proxy!.url), await rawSession(proxy!.url), await rawSession(proxy!.url), await rawSession(proxy!.url)];
+    proxy!.proxy.setBackends([first!.url, `http://127.0.0.1:${(broken.address() as AddressInfo).port}/mcp`, second!.url]);
+    await first!.kill();
+
+    // Round-robin over the healthy two: some handshakes reach the broken pod first and try again.
+    for (const [i, id] of ids.entries()) {
+      const answer = await rawCall(proxy!.url, id, 'whoami', i + 1);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toContain(`\\"pod\\":\\"${second!.name}\\"`);
+    }
+    expect(brokenPosts, 'the broken pod was tried').toBeGreaterThan(0);
+    expect(ofType(proxy!.events, 'recovery.failed')).toHaveLength(0);
+    expect(ofType(proxy!.events, 'recovery.done').filter((e) => !e.reused)).toHaveLength(4);
+    // The first refused dial marked the dead pod, before its probes would have.
+    expect(ofType(proxy!.events, 'pod.health').find((e) => e.pod === first!.address && e.health === 'unhealthy'))
+      .toMatchObject({ byRequest: true, reason: 'connect-refused' });
   });
 });

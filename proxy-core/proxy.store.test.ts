@@ -35,6 +35,7 @@ describe('session store failures', () => {
     expect(podName(during.body)).toBe(podName(first.body));
     const unknownToB = await rawCall(b.url, seenOnlyByA, 'whoami', 5);
     expect(unknownToB.status).toBe(503);
+    expect(unknownToB.headers['retry-after'], 'sent nowhere: a load balancer may try another replica').toBe('1');
     expect(JSON.parse(unknownToB.body)).toMatchObject({ id: 5, error: { message: expect.stringMatching(/session store unavailable.*retry/) } });
     const bornDuringOutage = await rawSession(a.url);
     expect((await rawCall(a.url, bornDuringOutage, 'counter')).status).toBe(200);

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { messageOf } from './errors.ts';
+import { CallCutError } from './inflight.ts';
 import type { ProxyEvents, RecoveryCause } from './events.ts';
 import { upstreamHeaders, withoutHeader } from './http/headers.ts';
 import { sessionTag } from './session/id.ts';
 import type { SessionRecord } from './session/record.ts';
 import { RECOVERY_LOCK_MS, type SessionStore } from './store/store.ts';
-import { SERVICE_ORIGIN, type InitializeWatch, type Upstream } from './upstream/upstream.ts';
+import { SERVICE_ORIGIN, transportCause, type InitializeWatch, type Upstream } from './upstream/upstream.ts';
 
 /** The session was deleted or expired while it was being recovered. */
 export class SessionGoneError extends Error {
@@ -22,6 +23,8 @@ const INITIALIZED = Buffer.from('{"jsonrpc":"2.0","method":"notifications/initia
 const POLL_MS = 20;
 /** A pod that answered the replayed initialize gets this long to answer `notifications/initialized`. */
 const INITIALIZED_TIMEOUT_MS = 10_000;
+/** Handshakes one recovery tries, each through the service (which itself tries up to three pods). */
+const HANDSHAKE_ATTEMPTS = 3;
 
 export interface RecovererDeps {
   replicaId: string;
@@ -80,7 +83,8 @@ export class Recoverer {
       return next;
     };
     try {
-      const deadline = Date.now() + RECOVERY_LOCK_MS + 1000;
+      // Long enough for a holder that uses its whole lock, then for this replica's own attempt once it expires.
+      const deadline = Date.now() + 2 * RECOVERY_LOCK_MS;
       for (;;) {
         const claim = await store.claimRecovery(id, record.generation, this.owner);
         if (claim.kind === 'missing') throw new SessionGoneError(`session ${sessionTag(id)} is gone`);
@@ -114,7 +118,7 @@ export class Recoverer {
     const { store, upstream, replicaId } = this.deps;
     let fresh: { backendSessionId: string; podUrl: string };
     try {
-      fresh = await this.handshake(record, rawHeaders, query);
+      fresh = await this.handshakeSomewhere(record, rawHeaders, query);
     } catch (error) {
       await store.releaseRecovery(record.clientSessionId, this.owner);
       throw error;
@@ -134,6 +138,33 @@ export class Recoverer {
     void this.discard(fresh.podUrl, fresh.backendSessionId);
     if (commit.kind === 'missing') throw new SessionGoneError(`session ${sessionTag(record.clientSessionId)} is gone`);
     return commit.kind === 'moved' ? { record: commit.record, reused: true } : null;
+  }
+
+  /**
+   * The handshake, tried again while pods fail it: when pods are dying or freezing, the one
+   * the replayed initialize reached may go before it answers (or before `initialized`), and
+   * the pods that failed are passed over from then on (their failure marks them unhealthy).
+   * Bounded by attempts and by the lock's life: a commit after the lock expired is lost.
+   */
+  private async handshakeSomewhere(
+    record: SessionRecord, rawHeaders: readonly string[], query: string,
+  ): Promise<{ backendSessionId: string; podUrl: string }> {
+    // Room left for the commit before the lock (taken just now) expires.
+    const until = Date.now() + RECOVERY_LOCK_MS - 2000;
+    const failures: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.handshake(record, rawHeaders, query);
+      } catch (error) {
+        const podFailed = error instanceof RecoveryFailedError || transportCause(error) !== null || error instanceof CallCutError
+          || (error as { code?: string } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT';
+        if (!podFailed) throw error;
+        failures.push(messageOf(error));
+        if (attempt >= HANDSHAKE_ATTEMPTS || Date.now() > until) {
+          throw attempt === 1 ? error : new RecoveryFailedError(`${attempt} handshakes failed: ${failures.join('; ')}`, { cause: error });
+        }
+      }
+    }
   }
 
   /** initialize through the service, then `notifications/initialized` to the pod it reached. */

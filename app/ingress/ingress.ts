@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent } from 'undici';
+import { Pool } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
-import { RelayHandler, type BodyTap } from '../../proxy-core/http/relay.ts';
+import { NotServedError, RelayHandler, type BodyTap } from '../../proxy-core/http/relay.ts';
 import { readRequestBody } from '../../proxy-core/http/body.ts';
 import { upstreamHeaders } from '../../proxy-core/http/headers.ts';
+import { transportCause } from '../../proxy-core/upstream/upstream.ts';
 import { MessageTap } from '../../proxy-core/replay-safety.ts';
 import { isSimulatedClient } from '../shared/client-faults.ts';
 import { AFFINITY_COOKIE, chooseReplica, type AffinityPolicy } from './affinity.ts';
@@ -60,6 +61,8 @@ export interface IngressTarget {
   id: string;
   /** `http://127.0.0.1:<port>` of the replica. */
   origin: string;
+  /** Goes up each time the replica (re)starts: connections kept alive to an earlier run are never reused. */
+  generation: number;
 }
 
 /**
@@ -70,7 +73,12 @@ export interface IngressTarget {
 export class Ingress {
   policy: AffinityPolicy;
   private readonly server: Server;
-  private readonly agent = new Agent({ bodyTimeout: 0, connect: { timeout: 2000 } });
+  /**
+   * Kept-alive connections per replica run. A restarted replica listens on the same port: a
+   * connection to its previous run, closed as it stopped, must not carry a request (under load
+   * the close may not have been read yet, and the request would die with it).
+   */
+  private readonly pools = new Map<string, { generation: number; pool: Pool }>();
   private readonly targets: () => IngressTarget[];
   private rr = 0;
   private port = 0;
@@ -116,7 +124,7 @@ export class Ingress {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-    await this.agent.destroy();
+    await Promise.all([...this.pools.values()].map(({ pool }) => pool.destroy()));
   }
 
   /**
@@ -148,6 +156,16 @@ export class Ingress {
   /** The session's open GET streams. */
   openStreams(sessionId: string): number {
     return this.streams.get(sessionId)?.size ?? 0;
+  }
+
+  private poolFor(target: IngressTarget): Pool {
+    let entry = this.pools.get(target.id);
+    if (entry?.generation !== target.generation) {
+      void entry?.pool.destroy();
+      entry = { generation: target.generation, pool: new Pool(target.origin, { bodyTimeout: 0, connect: { timeout: 2000 } }) };
+      this.pools.set(target.id, entry);
+    }
+    return entry.pool;
   }
 
   private track(replicaId: string, res: ServerResponse): void {
@@ -190,8 +208,10 @@ export class Ingress {
         res, clientSessionId: null, inspect: null, flushHead: req.method === 'GET',
         tap: peek || exchange ? this.tapFor(req, peek, exchange) : null,
         onHead: exchange ? () => this.notify('head', exchange) : undefined,
+        // A replica's 503 with Retry-After sent the request nowhere (Redis away, no copy of the session): another may serve it, as an ingress controller's retry on 503 would.
+        notServed: (status, headers) => status === 503 && headers['retry-after'] !== undefined && this.targets().some((t) => !tried.has(t.id)),
       });
-      this.agent.dispatch({
+      this.poolFor(target).dispatch({
         origin: target.origin, path: req.url ?? '/mcp', method: (req.method ?? 'GET') as 'GET',
         headers: upstreamHeaders(req.rawHeaders, sessionId), body,
       }, handler);
@@ -199,8 +219,10 @@ export class Ingress {
         await handler.done;
         return;
       } catch (error) {
-        // Refused: the replica went away between the list and the dial; try another.
-        if ((error as { code?: string }).code === 'ECONNREFUSED') continue;
+        // Refused, or closed before the request went out (a kept-alive connection the replica
+        // closed as it stopped): that replica never saw it; try another.
+        if ((error as { code?: string }).code === 'ECONNREFUSED' || (!handler.requestStarted && transportCause(error) !== null)) continue;
+        if (error instanceof NotServedError) continue;
         if (!res.headersSent) {
           res.writeHead(502, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: `replica ${target.id} failed: ${(error as Error).message}` } }));

@@ -13,6 +13,7 @@ export function formatSoak(r: SoakResult): string {
     ['client-visible errors: in-flight non-idempotent, answered as such (JSON-RPC -32050)', String(f.unknownOutcomes)],
     ['recoveries (sessions re-initialized on a new pod)', `${total}${recoveries.length ? `: ${recoveries.map(([cause, n]) => `${cause} ${n}`).join(', ')}` : ''}`],
     ['recoveries failed', String(f.recoveriesFailed)],
+    ['"session not found" answers (no record in the store, or none left to recover)', String(f.unknownSessions)],
     ['requests under way that the proxy ended', [
       `${f.inFlightEnded.hung} on a hung pod, ${f.inFlightEnded.reset} reset by a dying one:`,
       `replayed ${f.inFlightEnded.replayed}, retried ${f.inFlightEnded.retried}, answered "outcome unknown" ${f.inFlightEnded.unknownOutcome}, GET streams closed ${f.inFlightEnded.streamsClosed}`,
@@ -48,6 +49,7 @@ export function formatSoak(r: SoakResult): string {
     '',
     ...kinds('recoverable errors, by what they said', f.errorKinds.recoverable),
     ...kinds('"outcome unknown" answers, by what they said', f.errorKinds.unknownOutcome),
+    ...kinds('failed recoveries, by cause and reason', f.recoveryFailures),
     ...(r.chaos.failures.length ? ['chaos steps that failed:', ...r.chaos.failures.map((s) => `  - ${s}`)] : []),
     r.problems.length ? `FAIL — ${r.problems.join('; ')}` : 'PASS — no recoverable error reached a client, nothing left behind',
     '',

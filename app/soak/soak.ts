@@ -166,5 +166,5 @@ function rssMiB(): number {
 
 function progressLine(f: SoakFigures, started: number): string {
   const recoveries = Object.values(f.recoveries).reduce((a, b) => a + b, 0);
-  return `t+${Math.round((Date.now() - started) / 1000)}s: ${f.calls} calls, ${f.recoverableErrors} recoverable errors, ${f.unknownOutcomes} unknown outcomes, ${recoveries} recoveries, longest wait ${Math.round(f.longestWaitMs)} ms`;
+  return `t+${Math.round((Date.now() - started) / 1000)}s: ${f.calls} calls, ${f.recoverableErrors} recoverable errors, ${f.unknownOutcomes} unknown outcomes, ${recoveries} recoveries, longest wait ${Math.round(f.longestWaitMs)} ms, lab RSS ${rssMiB()} MiB`;
 }

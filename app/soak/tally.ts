@@ -40,6 +40,10 @@ export interface SoakFigures {
   latencyMs: { p50: number; p99: number };
   /** The errors of each class, grouped by what they said (ids, ports and replica numbers left out), most frequent first. */
   errorKinds: { recoverable: ErrorKind[]; unknownOutcome: ErrorKind[] };
+  /** Why re-initializations failed, grouped as the error kinds are. */
+  recoveryFailures: ErrorKind[];
+  /** Requests a replica answered "session not found" (the store had no record of them). */
+  unknownSessions: number;
 }
 
 /** Client-visible errors that said the same thing. */
@@ -62,9 +66,9 @@ export class SoakTally {
     calls: 0, recoverableErrors: 0, unknownOutcomes: 0, recoveries: {}, recoveriesFailed: 0,
     inFlightEnded: { hung: 0, reset: 0, replayed: 0, retried: 0, unknownOutcome: 0, streamsClosed: 0 },
     servedAfterReplicaRestart: 0, storeRestored: 0, stateLosses: 0, longestWaitMs: 0, latencyMs: { p50: 0, p99: 0 },
-    errorKinds: { recoverable: [], unknownOutcome: [] },
+    errorKinds: { recoverable: [], unknownOutcome: [] }, recoveryFailures: [], unknownSessions: 0,
   };
-  private readonly kinds = { recoverable: new Map<string, number>(), unknownOutcome: new Map<string, number>() };
+  private readonly kinds = { recoverable: new Map<string, number>(), unknownOutcome: new Map<string, number>(), recoveryFailed: new Map<string, number>() };
   private readonly latencies = new Uint32Array(LATENCY_BUCKETS);
   /** When each session was created. */
   private readonly sessionsBorn = new Map<string, number>();
@@ -91,6 +95,10 @@ export class SoakTally {
         break;
       case 'recovery.failed':
         f.recoveriesFailed++;
+        count(this.kinds.recoveryFailed, `${event.cause}: ${withoutSpecifics(event.reason)}`);
+        break;
+      case 'session.unknown':
+        f.unknownSessions++;
         break;
       case 'inflight.ended': {
         const key = ({ replayed: 'replayed', retried: 'retried', 'unknown-outcome': 'unknownOutcome', 'stream-closed': 'streamsClosed' } as const)[event.outcome];
@@ -129,6 +137,7 @@ export class SoakTally {
       ...this.figures,
       latencyMs: { p50: this.quantile(0.5), p99: this.quantile(0.99) },
       errorKinds: { recoverable: sorted(this.kinds.recoverable), unknownOutcome: sorted(this.kinds.unknownOutcome) },
+      recoveryFailures: sorted(this.kinds.recoveryFailed),
     });
   }
 
@@ -157,15 +166,19 @@ function isUnknownOutcome(call: CallEvent): boolean {
 
 /** What an error said, without what differs from one occurrence to the next (session tags, ports, request ids). */
 function kindOf(call: CallEvent): string {
-  const said = (call.error ?? 'no message')
-    .replace(/^Streamable HTTP error: /, '')
+  const said = withoutSpecifics((call.error ?? 'no message').replace(/^Streamable HTTP error: /, ''));
+  const code = call.status !== null ? ` (HTTP ${call.status})` : call.rpcCode !== null ? ` (JSON-RPC ${call.rpcCode})` : '';
+  return `${call.method || 'connect'}${code}: ${said}`;
+}
+
+/** A message without what differs from one occurrence to the next: session tags, ports, replica numbers, request ids. */
+function withoutSpecifics(message: string): string {
+  return message
     .replace(/\bs-[A-Za-z0-9_-]{10}(?![\w-])/g, 's-…')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:…')
     .replace(/replica-\d+/g, 'replica-N')
     .replace(/,?"id":\d+/g, '')
     .slice(0, 240);
-  const code = call.status !== null ? ` (HTTP ${call.status})` : call.rpcCode !== null ? ` (JSON-RPC ${call.rpcCode})` : '';
-  return `${call.method || 'connect'}${code}: ${said}`;
 }
 
 function count(kinds: Map<string, number>, kind: string): void {

@@ -10,12 +10,19 @@ export interface StoreConfig {
   ttlSeconds: number;
   /** Refuse to start without Redis instead of falling back to the memory store. */
   required: boolean;
+  /**
+   * Redis unreachable at start: start on it anyway, serving sessions from this replica's own
+   * copies and writing them to Redis once it answers (as during an outage), rather than on a
+   * private memory store that would split the sessions from the other replicas for good.
+   */
+  awaitRedis?: boolean;
 }
 
 export type OpenedStore =
-  | { store: SessionStore; fallback: null }
+  /** `waitingFor`: Redis was not reachable at start, and the store waits for it (`awaitRedis`): why. */
+  | { store: SessionStore; fallback: null; waitingFor?: string }
   /** Redis was asked for but could not be reached: the memory store stands in. */
-  | { store: SessionStore; fallback: { reason: string } };
+  | { store: SessionStore; fallback: { reason: string }; waitingFor?: undefined };
 
 export class StoreRequiredError extends Error {
   override name = 'StoreRequiredError';
@@ -28,18 +35,22 @@ export class StoreRequiredError extends Error {
 export async function openStore(config: StoreConfig, hooks: ResilientStoreHooks): Promise<OpenedStore> {
   if (config.store === 'memory') return { store: new MemoryStore(config.ttlSeconds), fallback: null };
   let resilient: ResilientStore | undefined;
+  const options = {
+    url: config.redisUrl,
+    keyPrefix: config.keyPrefix,
+    ttlSeconds: config.ttlSeconds,
+    onReady: () => resilient?.reconnected(),
+  };
   try {
-    const redis = await RedisStore.connect({
-      url: config.redisUrl,
-      keyPrefix: config.keyPrefix,
-      ttlSeconds: config.ttlSeconds,
-      onReady: () => resilient?.reconnected(),
-    });
-    resilient = new ResilientStore(redis, hooks, config.ttlSeconds);
+    resilient = new ResilientStore(await RedisStore.connect(options), hooks, config.ttlSeconds);
     return { store: resilient, fallback: null };
   } catch (error) {
     const reason = `Redis at ${redactUrl(config.redisUrl)} is not reachable (${error instanceof Error ? error.message : String(error)})`;
     if (config.required) throw new StoreRequiredError(reason);
+    if (config.awaitRedis) {
+      resilient = new ResilientStore(RedisStore.connecting(options), hooks, config.ttlSeconds);
+      return { store: resilient, fallback: null, waitingFor: reason };
+    }
     return { store: new MemoryStore(config.ttlSeconds), fallback: { reason } };
   }
 }

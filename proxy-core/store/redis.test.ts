@@ -7,6 +7,7 @@ import { until } from '../test/lab.ts';
 import { startRedis, type TestRedis } from '../test/redis.ts';
 import { startForwarder } from '../test/tcp-forwarder.ts';
 import { MemoryStore } from './memory.ts';
+import { openStore } from './open.ts';
 import { RedisStore } from './redis.ts';
 import { ResilientStore } from './resilient.ts';
 import type { SessionStore } from './store.ts';
@@ -42,6 +43,24 @@ async function resilient(url: string, ttlSeconds: number, log: string[] = []) {
   ready.store = store;
   cleanups.push(() => store.close());
   return { store, inner, log };
+}
+
+/** Redis, and two replicas on it: `behind` through a forwarder the test can cut, `direct` not; `behind` created `session`. */
+async function twoReplicas() {
+  const redis = await redisUp();
+  const forwarder = await forwarderTo(redis);
+  const behind = await resilient(`redis://127.0.0.1:${forwarder.port}`, 60);
+  const direct = await resilient(redis.url, 60);
+  const session = record();
+  await behind.store.create(session, INIT);
+  return { redis, forwarder, behind, direct, session };
+}
+
+/** A TCP forwarder to `redis` that a test can cut: one replica's own network to it. */
+async function forwarderTo(redis: TestRedis) {
+  const forwarder = await startForwarder(Number(new URL(redis.url).port));
+  cleanups.push(() => forwarder.close());
+  return forwarder;
 }
 
 async function restartRedis(redis: TestRedis): Promise<void> {
@@ -89,13 +108,7 @@ describe('Redis coming back empty', () => {
   });
 
   it('a session deleted on another replica meanwhile does not come back (its tombstone is kept)', async () => {
-    const redis = await redisUp();
-    const forwarder = await startForwarder(Number(new URL(redis.url).port));
-    cleanups.push(() => forwarder.close());
-    const a = await resilient(`redis://127.0.0.1:${forwarder.port}`, 60);
-    const b = await resilient(redis.url, 60);
-    const session = record();
-    await a.store.create(session, INIT);
+    const { redis, forwarder, behind: a, direct: b, session } = await twoReplicas();
     expect(await b.store.get(session.clientSessionId)).toEqual(session);
 
     forwarder.cut(); // a loses Redis; b does not
@@ -111,8 +124,7 @@ describe('Redis coming back empty', () => {
 
   it('one failed write does not stop the others; it is kept to try again', async () => {
     const redis = await redisUp();
-    const forwarder = await startForwarder(Number(new URL(redis.url).port));
-    cleanups.push(() => forwarder.close());
+    const forwarder = await forwarderTo(redis);
     const { store, log } = await resilient(`redis://127.0.0.1:${forwarder.port}`, 60);
     const [broken, ...rest] = [record(), record(), record()] as [SessionRecord, SessionRecord, SessionRecord];
     for (const r of [broken, ...rest]) await store.create(r, INIT);
@@ -148,4 +160,98 @@ describe('Redis coming back empty', () => {
     expect(read).toEqual(last);
     expect(order.filter((l) => l === 'read' || l.startsWith('restored'))).toEqual(['read', `restored ${records.length}`]);
   });
+
+  it('a replica that only read a session gives back its initialize too: the session can still be recovered', async () => {
+    const redis = await redisUp();
+    const a = await resilient(redis.url, 60);
+    const session = record();
+    await a.store.create(session, INIT);
+    await a.store.close(); // the replica that created it restarts: its memory is gone
+    const b = await resilient(redis.url, 60);
+    expect(await b.store.get(session.clientSessionId)).toEqual(session);
+    await until('b to read the initialize once, off the request\'s path', async () => (await commandCalls(redis, 'get')) >= 1);
+
+    await restartRedis(redis);
+    await until('b to write its copy back', () => b.log.some((l) => l.startsWith('restored')));
+    expect(await redis.client.get(`pinlab:init:${session.clientSessionId}`)).toBe(INIT);
+    expect(await b.store.initializeBody(session.clientSessionId)).toBe(INIT);
+  });
+
+  it('a miss just after Redis came back empty waits for the replica that holds the session to write it back', async () => {
+    const { redis, forwarder, direct: other, session } = await twoReplicas();
+
+    forwarder.cut(); // the holder finds Redis back later than the other replica
+    await restartRedis(redis);
+    await until('the other replica to find Redis back', () => other.log.some((l) => l.startsWith('restored')));
+    const read = other.store.get(session.clientSessionId);
+    const claimed = other.store.claimRecovery(session.clientSessionId, 0, 'other');
+    forwarder.restore();
+    expect(await read, 'not "session not found"').toEqual(session);
+    expect(await claimed).toEqual({ kind: 'won' });
+  });
+
+  it('a replica that first connected after Redis came back empty (it saw no restart) waits for the write-back too', async () => {
+    const redis = await redisUp();
+    const forwarder = await forwarderTo(redis);
+    const holder = await resilient(`redis://127.0.0.1:${forwarder.port}`, 60);
+    const session = record();
+    await holder.store.create(session, INIT);
+
+    forwarder.cut();
+    await restartRedis(redis);
+    const started = await resilient(redis.url, 60); // a replica (re)started just now
+    const read = started.store.get(session.clientSessionId);
+    forwarder.restore();
+    expect(await read, 'not "session not found"').toEqual(session);
+  });
+
+  it('a recovery claimed on a session this replica is about to write back finds it (written first), not "gone"', async () => {
+    const redis = await redisUp();
+    const { store, inner, log } = await resilient(redis.url, 600);
+    const records = Array.from({ length: 5000 }, () => record());
+    for (let i = 0; i < records.length; i += 1000) await Promise.all(records.slice(i, i + 1000).map((r) => store.create(r, INIT)));
+    const last = records[records.length - 1]!;
+    let claim: unknown;
+    inner.redis.once('ready', () => void store.claimRecovery(last.clientSessionId, 0, 'me').then((c) => (claim = c)));
+    await restartRedis(redis);
+    await until('the replica to catch up', () => log.some((l) => l.startsWith('restored')) && claim !== undefined, 30_000);
+    expect(claim).toEqual({ kind: 'won' });
+  });
 });
+
+describe('a replica started while Redis is away', () => {
+  it('with awaitRedis it serves its sessions from its copies and writes them to Redis once it answers, instead of a private memory store', async () => {
+    const redis = await redisUp();
+    await redis.stop();
+    const log: string[] = [];
+    const opened = await openStore({ store: 'redis', redisUrl: redis.url, keyPrefix: 'pinlab:', ttlSeconds: 60, required: false, awaitRedis: true }, {
+      onError: () => {},
+      onRestored: (flushed) => log.push(`restored ${flushed}`),
+    });
+    cleanups.push(() => opened.store.close());
+    expect(opened.store).toBeInstanceOf(ResilientStore);
+    expect(opened.waitingFor).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+\/? is not reachable/);
+    const session = record();
+    await opened.store.create(session, INIT);
+    expect(await opened.store.get(session.clientSessionId)).toEqual(session);
+
+    await redis.start();
+    await until('the replica to find Redis', () => log.some((l) => l.startsWith('restored')));
+    expect(JSON.parse((await redis.client.get(`pinlab:session:${session.clientSessionId}`))!)).toEqual(session);
+    expect(await redis.client.get(`pinlab:init:${session.clientSessionId}`)).toBe(INIT);
+  });
+
+  it('without it, the memory store stands in (and says why)', async () => {
+    const redis = await redisUp();
+    await redis.stop();
+    const opened = await openStore({ store: 'redis', redisUrl: redis.url, keyPrefix: 'pinlab:', ttlSeconds: 60, required: false }, { onError: () => {}, onRestored: () => {} });
+    expect(opened.store).toBeInstanceOf(MemoryStore);
+    expect(opened.fallback?.reason).toMatch(/is not reachable/);
+  });
+});
+
+/** How many times Redis ran `command` since it started. */
+async function commandCalls(redis: TestRedis, command: string): Promise<number> {
+  const stats = await redis.client.info('commandstats');
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+}

@@ -115,6 +115,16 @@ export class RedisStore implements SessionStore {
   private lost = false;
   /** Which Redis process answered last: a new one after a restart. */
   private runId: string | null = null;
+  private startedAt: number | null = null;
+
+  /**
+   * When the Redis process this store last found started (epoch ms, to the second; null
+   * before it answered): a Redis that started moments ago may be empty while the replicas
+   * that hold its sessions are still writing them back.
+   */
+  get redisStartedAt(): number | null {
+    return this.startedAt;
+  }
 
   private constructor(options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
@@ -147,6 +157,18 @@ export class RedisStore implements SessionStore {
       this.lost = false;
       options.onReady?.();
     });
+  }
+
+  /**
+   * A store whose Redis is not reachable yet: it keeps dialling in the background, and
+   * `onReady` fires when Redis first answers (as after an outage). Until then every command
+   * fails at once, so the resilient layer above serves from its copies.
+   */
+  static connecting(options: RedisStoreOptions): RedisStore {
+    const store = new RedisStore(options);
+    store.lost = true;
+    store.redis.connect().catch(() => {}); // ioredis retries by its retryStrategy
+    return store;
   }
 
   /** Connects, or rejects with the reason Redis could not be reached. */
@@ -237,7 +259,10 @@ export class RedisStore implements SessionStore {
   }
 
   private async serverRunId(): Promise<string | null> {
-    return /run_id:(\w+)/.exec(await this.redis.info('server'))?.[1] ?? null;
+    const info = await this.redis.info('server');
+    const uptime = /uptime_in_seconds:(\d+)/.exec(info)?.[1];
+    if (uptime !== undefined) this.startedAt = Date.now() - Number(uptime) * 1000;
+    return /run_id:(\w+)/.exec(info)?.[1] ?? null;
   }
 
   size(): undefined {

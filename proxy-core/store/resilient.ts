@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionRecord } from '../session/record.ts';
 import { messageOf } from '../errors.ts';
 import type { RedisStore } from './redis.ts';
@@ -10,6 +11,13 @@ export interface ResilientStoreHooks {
 
 /** How many last-read records a replica keeps for outages. */
 const MAX_COPIES = 50_000;
+/**
+ * After Redis came back empty, how long a miss waits for other replicas' write-backs (each
+ * replica finds the restart when its own connection comes back, some later than others; a
+ * replica that connected only after the restart counts from Redis's own start).
+ */
+const WRITE_BACK_GRACE_MS = 4000;
+const WRITE_BACK_POLL_MS = 100;
 /** Writes of a flush in flight at once (ioredis pipelines them). */
 const FLUSH_BATCH = 100;
 
@@ -20,6 +28,8 @@ interface Copy {
   initializeBody: string | null;
   /** When this replica last wrote or read the record (epoch ms). */
   touchedAt: number;
+  /** The initialize body is being read from Redis (see `keepInitialize`). */
+  fetchingInitialize?: boolean;
 }
 
 /**
@@ -46,6 +56,8 @@ export class ResilientStore implements SessionStore {
   private restartCheck: Promise<boolean> | null = null;
   /** A restarted Redis is being given this replica's copies back. */
   private writingBack = false;
+  /** When this replica last found Redis restarted (empty): misses soon after may be sessions other replicas are writing back. */
+  private restartSeenAt = 0;
   private readonly inner: RedisStore;
   private readonly hooks: ResilientStoreHooks;
   private readonly ttlMs: number;
@@ -63,7 +75,10 @@ export class ResilientStore implements SessionStore {
     const check = this.inner.restarted();
     this.restartCheck = check;
     this.restoring = check
-      .then((restarted) => this.flush(restarted))
+      .then((restarted) => {
+        if (restarted) this.restartSeenAt = Date.now();
+        return this.flush(restarted);
+      })
       .finally(() => {
         this.restoring = null;
         this.restartCheck = null;
@@ -110,12 +125,7 @@ export class ResilientStore implements SessionStore {
   async get(id: string): Promise<SessionRecord | undefined> {
     let record: SessionRecord | undefined;
     try {
-      record = await this.inner.get(id);
-      if (!record) {
-        if (this.restartCheck) await this.restartCheck; // one round trip, not the flush
-        const local = this.awaitingWriteBack(id);
-        if (local) record = await this.writeBack(local);
-      }
+      record = (await this.inner.get(id)) ?? (await this.missed(id));
     } catch (error) {
       this.hooks.onError('get', error);
       const copy = this.copies.get(id) ?? this.pending.get(id);
@@ -126,9 +136,26 @@ export class ResilientStore implements SessionStore {
       if (this.pending.get(id) === null) return undefined;
       throw new StoreUnavailableError(error);
     }
-    if (record) this.remember(record);
+    if (record) this.keepInitialize(this.remember(record));
     else this.copies.delete(id);
     return record;
+  }
+
+  /**
+   * A copy without its initialize body gets it once, off the request's path: a Redis that
+   * comes back empty then gets both back from any replica that served the session, and a
+   * recovery while Redis is away can replay it. One extra read per session per replica.
+   */
+  private keepInitialize(copy: Copy): void {
+    if (copy.initializeBody !== null || copy.fetchingInitialize) return;
+    copy.fetchingInitialize = true;
+    const id = copy.record.clientSessionId;
+    this.inner.initializeBody(id).then(
+      (body) => {
+        if (body !== undefined && copy.initializeBody === null) copy.initializeBody = body;
+      },
+      () => {}, // Redis away: the next read tries again
+    ).finally(() => (copy.fetchingInitialize = false));
   }
 
   async initializeBody(id: string): Promise<string | undefined> {
@@ -159,7 +186,10 @@ export class ResilientStore implements SessionStore {
 
   async claimRecovery(id: string, generation: number, owner: string): Promise<RecoveryClaim> {
     try {
-      return await this.inner.claimRecovery(id, generation, owner);
+      const claim = await this.inner.claimRecovery(id, generation, owner);
+      // Missing from a Redis that came back empty: once written back (by this replica or another), claim again.
+      if (claim.kind === 'missing' && (await this.missed(id))) return await this.inner.claimRecovery(id, generation, owner);
+      return claim;
     } catch (error) {
       // Nobody can coordinate without the store: this replica recovers on its own copy.
       this.hooks.onError('claim', error);
@@ -208,6 +238,25 @@ export class ResilientStore implements SessionStore {
 
   async close(): Promise<void> {
     await this.inner.close();
+  }
+
+  /**
+   * A record Redis does not have: this replica's own pending or fresh copy, written back now,
+   * or — shortly after Redis came back empty — the one another replica is writing back,
+   * waited for briefly. Undefined when it is really gone.
+   */
+  private async missed(id: string): Promise<SessionRecord | undefined> {
+    if (this.restartCheck) await this.restartCheck; // one round trip, not the flush
+    const local = this.awaitingWriteBack(id);
+    if (local) return this.writeBack(local);
+    // From when Redis (re)started — a replica that connected after that never saw a restart — or this replica found it.
+    const since = Math.max(this.restartSeenAt, this.inner.redisStartedAt ?? 0);
+    while (Date.now() - since < WRITE_BACK_GRACE_MS) {
+      await sleep(WRITE_BACK_POLL_MS);
+      const record = await this.inner.get(id);
+      if (record) return record;
+    }
+    return undefined;
   }
 
   /** What this replica is about to write for `id`: a pending write, or a fresh copy while a restarted Redis is given them back. */

@@ -21,12 +21,16 @@ export interface HealthVerdict {
   reason: string;
   /** Failed probes in a row. */
   failures: number;
+  /** Set when a request's failed connection made the pod unhealthy, before its probes did (see `suspect`). */
+  byRequest?: true;
 }
 
 interface Probed {
   key: string;
   healthy: boolean;
   failures: number;
+  /** Its last failure was a refused or closed connection (nothing serves there), not a probe left unanswered. */
+  refusing: boolean;
   timer: NodeJS.Timeout | null;
   running: AbortController | null;
 }
@@ -86,7 +90,7 @@ export class HealthMonitor {
     }
     for (const key of keys) {
       if (this.pods.has(key)) continue;
-      const pod: Probed = { key, healthy: true, failures: 0, timer: null, running: null };
+      const pod: Probed = { key, healthy: true, failures: 0, refusing: false, timer: null, running: null };
       this.pods.set(key, pod);
       void this.probe(pod);
     }
@@ -97,11 +101,35 @@ export class HealthMonitor {
     return this.unhealthy.size === 0 || !this.unhealthy.has(pod);
   }
 
+  /**
+   * Whether `pod` (an endpoint key) is unhealthy because nothing serves there (its last probe,
+   * or a request, found the connection refused or closed) rather than because it is silent.
+   * When no pod passes, the service still tries silent ones (a starved machine) but not these.
+   */
+  isRefusing(pod: string): boolean {
+    return this.pods.get(pod)?.refusing === true;
+  }
+
   /** Every name `pod` (an endpoint key) goes by: itself, and the addresses its connections reached. */
   namesOf(pod: string): string[] {
     const names = [pod];
     for (const [address, key] of this.aliases) if (key === pod) names.push(address);
     return names;
+  }
+
+  /**
+   * A request saw `pod` (a watched endpoint key, or an address one reached) fail a fresh
+   * connection: unhealthy at once, without waiting for its probes; its next answered probe
+   * makes it healthy again. Nothing happens while probing is off or for pods not watched.
+   */
+  suspect(pod: string, reason: string): void {
+    const probed = this.pods.get(pod) ?? this.pods.get(this.aliases.get(pod) ?? '');
+    if (!probed || !probed.healthy) return;
+    probed.failures = Math.max(probed.failures, this.options.unhealthyAfter);
+    probed.healthy = false;
+    probed.refusing = true;
+    for (const name of this.namesOf(probed.key)) this.unhealthy.add(name);
+    this.onVerdict({ pod: probed.key, health: 'unhealthy', reason, failures: probed.failures, byRequest: true });
   }
 
   /** Every watched pod's state now. */
@@ -142,6 +170,7 @@ export class HealthMonitor {
       pod.running = null;
     }
     if (this.closed || this.pods.get(pod.key) !== pod) return;
+    pod.refusing = !answered && !running.signal.aborted;
     this.judge(pod, answered, reason);
     pod.timer = setTimeout(() => void this.probe(pod), Math.max(0, this.options.intervalMs - (performance.now() - started)));
     pod.timer.unref();

@@ -27,6 +27,8 @@ export class Service {
   private next = 0;
   /** Whether a pod (by endpoint key) may take new connections; all may until told otherwise. */
   private healthy: (pod: string) => boolean = () => true;
+  private failureListener: (pod: string, reason: string) => void = () => {};
+  private refusing: (pod: string) => boolean = () => false;
 
   /** `path`: the pods' MCP path, for a list that may start empty (found by DNS); default: the URLs' own. */
   constructor(urls: readonly string[], path?: string) {
@@ -62,9 +64,24 @@ export class Service {
     return this.endpoints;
   }
 
-  /** Tells the service which pods pass their health probes. */
-  setHealth(healthy: (pod: string) => boolean): void {
+  /** Tells the service which pods pass their health probes, and which of the others have nothing serving at all. */
+  setHealth(healthy: (pod: string) => boolean, refusing: (pod: string) => boolean = () => false): void {
     this.healthy = healthy;
+    this.refusing = refusing;
+  }
+
+  /** Hears of pods that failed a fresh connection (refused, or closed it before answering): see `reportFailure`. */
+  onFailure(listener: (pod: string, reason: string) => void): void {
+    this.failureListener = listener;
+  }
+
+  /**
+   * A pod failed a fresh connection: nothing listens, or it closed the connection without an
+   * answer (a dead container's published port does that). Passive health, as a load balancer
+   * ejects an endpoint that refuses: the listener marks it at once, before its probes would.
+   */
+  reportFailure(pod: string, reason: string): void {
+    this.failureListener(pod, reason);
   }
 
   get size(): number {
@@ -83,23 +100,45 @@ export class Service {
   }
 
   /**
-   * An undici `connect` function that dials the endpoint chosen now. `onSocket` sees the
-   * connected socket (its remote address is the pod the connection really reached) and the
-   * endpoint it was dialled for.
+   * Round-robin over the endpoints that may still answer, for when none passes its probes. As
+   * in Envoy's panic mode: probes also time out when the whole machine is starved, and trying
+   * silent pods beats refusing every new session and every recovery. Pods with nothing serving
+   * (connections refused or closed) are tried last of all.
    */
-  connector(timeoutMs: number, onSocket?: (socket: Socket, endpoint: string) => void): buildConnector.connector {
+  private pickAny(): Endpoint | undefined {
+    const count = this.endpoints.length;
+    for (let i = 0; i < count; i++) {
+      const endpoint = this.endpoints[this.next % count] as Endpoint;
+      this.next = (this.next + 1) % count;
+      if (!this.refusing(endpointKey(endpoint))) return endpoint;
+    }
+    if (count === 0) return undefined;
+    const endpoint = this.endpoints[this.next % count] as Endpoint;
+    this.next = (this.next + 1) % count;
+    return endpoint;
+  }
+
+  /**
+   * An undici `connect` function that dials the endpoint chosen now. `onSocket` sees the
+   * connected socket (its remote address is the pod the connection really reached), the
+   * endpoint it was dialled for, and whether it was chosen in panic (no pod passed its probes).
+   */
+  connector(timeoutMs: number, onSocket?: (socket: Socket, endpoint: string, panic: boolean) => void): buildConnector.connector {
     const dial = buildConnector({ timeout: timeoutMs });
     return (options, callback) => {
-      const endpoint = this.pick();
+      let endpoint = this.pick();
+      const panic = endpoint === undefined;
+      endpoint ??= this.pickAny();
       if (!endpoint) {
-        const reason = this.endpoints.length === 0 ? 'the service has no endpoints' : 'no pod of the service passes its health probes';
-        callback(Object.assign(new Error(reason), { code: 'ECONNREFUSED' }), null);
+        callback(Object.assign(new Error('the service has no endpoints'), { code: 'ECONNREFUSED' }), null);
         return;
       }
       dial({ ...options, hostname: endpoint.hostname, host: `${endpoint.hostname}:${endpoint.port}`, port: endpoint.port }, (error, socket) => {
-        if (error) callback(error, null);
-        else {
-          onSocket?.(socket as Socket, endpointKey(endpoint));
+        if (error) {
+          this.reportFailure(endpointKey(endpoint), (error as { code?: string }).code ?? error.message);
+          callback(error, null);
+        } else {
+          onSocket?.(socket as Socket, endpointKey(endpoint), panic);
           callback(null, socket);
         }
       });
