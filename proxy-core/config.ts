@@ -27,6 +27,12 @@ export interface ProxyConfig {
   /** Largest initialize body stored for replay (bytes); larger ones get 413. */
   maxInitialize: number;
   storeRequired: boolean;
+  /**
+   * Redis unreachable at start (and not required): start on it anyway — sessions served from
+   * this replica's copies, written to Redis once it answers — instead of falling back to the
+   * memory store. The lab's replicas do: its Redis only ever goes away to come back.
+   */
+  awaitRedis?: boolean;
   logFormat: 'text' | 'json';
   /** Milliseconds between health probes of a pod; 0 turns probing off. */
   healthIntervalMs: number;

@@ -30,10 +30,23 @@ export interface RunningProxy {
   shutdown(): Promise<DrainOutcome>;
 }
 
-/** Opens the store, starts the proxy and its HTTP server; what `pinlab-proxy` runs. */
-export async function startProxy(config: ProxyConfig, log: Logger, events = new ProxyEvents()): Promise<RunningProxy> {
-  const { store, fallback } = await openStore(
-    { store: config.store, redisUrl: config.redisUrl, keyPrefix: config.keyPrefix, ttlSeconds: config.sessionTtl, required: config.storeRequired },
+/** Which of `pinlab-proxy --workers N`'s workers this proxy is (see workers.ts). */
+export interface WorkerRole {
+  /** From 1. */
+  index: number;
+  count: number;
+}
+
+/**
+ * Opens the store, starts the proxy and its HTTP server; what `pinlab-proxy` runs. A `worker`
+ * shares its port with its siblings (SO_REUSEPORT) and leaves `/metrics` to the primary.
+ */
+export async function startProxy(config: ProxyConfig, log: Logger, events = new ProxyEvents(), worker: WorkerRole | null = null): Promise<RunningProxy> {
+  const { store, fallback, waitingFor } = await openStore(
+    {
+      store: config.store, redisUrl: config.redisUrl, keyPrefix: config.keyPrefix, ttlSeconds: config.sessionTtl,
+      required: config.storeRequired, awaitRedis: config.awaitRedis,
+    },
     {
       onError: (operation, error) => {
         if (events.wants('store.error')) {
@@ -48,6 +61,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
   if (fallback) {
     log('warn', `!!! ${fallback.reason}: FALLING BACK TO THE MEMORY STORE. Sessions are NOT shared between replicas and die with this one. Pass --store-required to refuse to start instead.`);
   }
+  if (waitingFor) log('warn', `${waitingFor}: serving sessions from this replica's own copies until it answers, then writing them to it`);
   const stopLogging = logEvents(events, log);
   let follow = (_urls: string[]): void => {};
   const discovery = config.backendDns ? await discoverPods(config, config.backendDns, events, log, (urls) => follow(urls)) : null;
@@ -71,8 +85,8 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
   follow = (urls) => proxy.setBackends(urls);
   const metrics = new ProxyMetrics(proxy, { processMetrics: true });
   const drain = new Drain();
-  const server = createProxyServer(proxy, config.metricsPort === null ? { metrics, drain } : { drain });
-  const metricsServer = config.metricsPort === null ? null : createMetricsServer(proxy, metrics, drain);
+  const server = createProxyServer(proxy, worker ? { drain, worker: worker.index, metricsHint: WORKERS_METRICS_HINT } : config.metricsPort === null ? { metrics, drain } : { drain });
+  const metricsServer = config.metricsPort === null || worker ? null : createMetricsServer(proxy, metrics, drain);
   let closing: Promise<void> | null = null;
   /** Everything but the MCP listener, once. */
   const closeRest = () => (closing ??= (async () => {
@@ -84,7 +98,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
     await store.close();
   })());
   try {
-    await listen(server, config.port, config.host, '--port');
+    await listen(server, config.port, config.host, '--port', worker !== null);
     if (metricsServer) await listen(metricsServer, config.metricsPort as number, config.host, '--metrics-port');
   } catch (error) {
     await closeServer(server);
@@ -94,12 +108,12 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}/mcp`;
-  log('info', `pinlab-proxy ${config.replicaId} listening on ${url}`, {
+  log('info', worker ? `worker ${worker.index} of ${worker.count} ready on ${url}` : `pinlab-proxy ${config.replicaId} listening on ${url}`, {
     ...(discovery ? { backendDns: describeDns(discovery.target), pods: discovery.current } : { backends: config.backends }), store: fallback ? 'memory (fallback)' : config.store,
     ...(config.store === 'redis' ? { redis: redactUrl(config.redisUrl) } : {}), pinning: config.pinning, recovery: config.recovery ? 'on' : 'off',
     health: config.healthIntervalMs > 0 ? `every ${config.healthIntervalMs} ms, timeout ${config.healthTimeoutMs} ms, unhealthy after ${config.unhealthyAfter}` : 'off',
     replayInFlight: config.replayInFlight,
-    metrics: metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : `${url.replace(/\/mcp$/, '')}/metrics`,
+    metrics: worker ? 'served by the primary' : metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : `${url.replace(/\/mcp$/, '')}/metrics`,
   });
   const delayMs = config.shutdownDelayMs ?? DEFAULTS.shutdownDelayMs;
   const timeoutMs = config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
@@ -146,11 +160,15 @@ function describeDns(target: BackendDns): string {
   return `${target.name}:${target.port}${target.path}`;
 }
 
-async function listen(server: Server, port: number, host: string, flag: string): Promise<void> {
+/** What `/metrics` on the MCP port answers (404) under `--workers`. */
+const WORKERS_METRICS_HINT = 'with --workers, /metrics is served by the primary on --metrics-port, summed over the workers';
+
+/** `shared`: a `--workers` worker, bound with SO_REUSEPORT beside its siblings rather than through the cluster primary. */
+async function listen(server: Server, port: number, host: string, flag: string, shared = false): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen({ port, host, ...(shared ? { reusePort: true, exclusive: true } : {}) }, () => {
         server.off('error', reject);
         resolve();
       });

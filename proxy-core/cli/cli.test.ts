@@ -23,7 +23,7 @@ describe('pinlab-proxy command line', () => {
     for (const flag of ['--port', '--host', '--backend', '--store', '--redis-url', '--key-prefix', '--session-ttl', '--pinning', '--recovery',
       '--replica-id', '--unknown-session-status', '--max-body', '--store-required', '--log-format', '--max-initialize', '--health-interval',
       '--health-timeout', '--unhealthy-after', '--replay-in-flight', '--upstream-timeout', '--metrics-port', '--backend-dns', '--dns-refresh',
-      '--dns-server', '--shutdown-delay', '--shutdown-timeout']) {
+      '--dns-server', '--shutdown-delay', '--shutdown-timeout', '--workers']) {
       expect(stdout).toContain(flag);
     }
   });
@@ -51,6 +51,7 @@ describe('pinlab-proxy command line', () => {
     [['--backend-dns', 'b:3001', '--dns-refresh', '0'], /--dns-refresh.*expected seconds from 0\.1/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--shutdown-delay', 'soon'], /--shutdown-delay.*expected seconds/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--shutdown-timeout', '-1'], /--shutdown-timeout.*expected seconds/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--store', 'redis', '--workers', '0'], /--workers.*expected a worker count from 1 to 256, got 0/],
   ])('bad flags %j: one line naming the flag, exit 2', (args, message) => {
     const { code, stderr } = cli(args);
     expect(code).toBe(2);

@@ -78,6 +78,7 @@ export function proxyCommand(): Command {
     .addOption(new Option('--upstream-timeout <seconds>', 'end a call (not a GET stream) still unanswered after this many seconds, as "may or may not have run"; 0 = never').env('PINLAB_UPSTREAM_TIMEOUT').argParser(seconds(0, 86_400)).default(DEFAULTS.upstreamTimeoutMs, '0'))
     .addOption(new Option('--metrics-port <port>', 'serve /metrics (and /healthz, /readyz) on this port instead of the MCP port').env('PINLAB_METRICS_PORT').argParser(integer(0, 65535, 'a port')))
     .addOption(new Option('--shutdown-delay <seconds>', 'on SIGTERM /readyz answers 503 at once, and connections are still taken for this long, while endpoint lists drop the replica').env('PINLAB_SHUTDOWN_DELAY').argParser(seconds(0, 3600)).default(DEFAULTS.shutdownDelayMs, String(DEFAULTS.shutdownDelayMs / 1000)))
+    .addOption(new Option('--workers <n>', 'worker processes sharing the port (SO_REUSEPORT): one pinlab-proxy on n cores; they share the session store, so n > 1 needs --store redis (and refuses to start without it, as --store-required); a worker that dies is restarted').env('PINLAB_WORKERS').argParser(integer(1, 256, 'a worker count')).default(1))
     .addOption(new Option('--shutdown-timeout <seconds>', 'then what is in flight gets this long to finish (GET streams end after their current event); past it, it is cut and the exit code is 1').env('PINLAB_SHUTDOWN_TIMEOUT').argParser(seconds(0, 86_400)).default(DEFAULTS.shutdownTimeoutMs, String(DEFAULTS.shutdownTimeoutMs / 1000)));
 }
 

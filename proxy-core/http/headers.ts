@@ -46,7 +46,7 @@ export function upstreamHeaders(
     else if (forwarded && lower === 'x-forwarded-proto') forwardedProto = forwardedProto === null ? value : `${forwardedProto}, ${value}`;
     else out.push(name, value);
   }
-  const kept = connection === null ? out : withoutNamed(out, connection);
+  const kept = connection === null ? out : withoutNamed(out, connection, DROP_REQUEST);
   if (backendSessionId !== null) kept.push('mcp-session-id', backendSessionId);
   if (replace) for (const [name, value] of Object.entries(replace)) kept.push(name, value);
   if (forwarded) {
@@ -69,15 +69,22 @@ export function downstreamHeaders(headers: IncomingHttpHeaders, clientSessionId:
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, value);
   }
-  const kept = headers.connection === undefined ? out : withoutNamed(out, String(headers.connection));
+  const kept = headers.connection === undefined ? out : withoutNamed(out, String(headers.connection), DROP_RESPONSE);
   const podSessionId = headers['mcp-session-id'];
   if (podSessionId !== undefined && clientSessionId !== DROP_SESSION_ID) kept.push('mcp-session-id', clientSessionId ?? String(podSessionId));
   return kept;
 }
 
-/** `headers` without those a `Connection` header value names (before the proxy adds its own). */
-function withoutNamed(headers: string[], connection: string): string[] {
-  const named = new Set(connection.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+/**
+ * `headers` without those a `Connection` header value names (before the proxy adds its own).
+ * Nearly every request and answer says `Connection: keep-alive`, which names
+ * nothing left to drop: `headers` comes back as it is, with no copy.
+ */
+function withoutNamed(headers: string[], connection: string, dropped: ReadonlySet<string>): string[] {
+  const lower = connection.toLowerCase();
+  if (lower === 'keep-alive') return headers;
+  const named = new Set(lower.split(',').map((token) => token.trim()).filter((token) => token && !dropped.has(token)));
+  if (named.size === 0) return headers;
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     if (!named.has((headers[i] as string).toLowerCase())) out.push(headers[i] as string, headers[i + 1] as string);

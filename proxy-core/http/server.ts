@@ -8,6 +8,10 @@ export interface ProxyServerOptions {
   path?: string;
   /** Served at `GET /metrics` on this server; leave it out when a metrics server of its own serves them. */
   metrics?: ProxyMetrics;
+  /** Which `--workers` worker this server is (from 1): `/healthz` says so. */
+  worker?: number;
+  /** Without `metrics`: what a `GET /metrics` is told (404) about where they are. */
+  metricsHint?: string;
   /** The graceful stop every request of this server is admitted by (probes and scrapes too: their connections must close as well); `/readyz` says 503 once it runs. */
   drain?: Drain;
 }
@@ -19,7 +23,7 @@ export function createProxyServer(proxy: McpProxy, options: ProxyServerOptions =
     options.drain?.admit(req, res);
     const pathname = pathOf(req);
     if (pathname === path) void proxy.handle(req, res);
-    else if (!serveOps(proxy, options, pathname, req, res)) notFound(req, res, `MCP is served on ${path}`);
+    else if (!serveOps(proxy, options, pathname, req, res)) notFound(req, res, pathname === '/metrics' && options.metricsHint ? options.metricsHint : `MCP is served on ${path}`);
   });
 }
 
@@ -45,11 +49,11 @@ export function closeServer(server: Server): Promise<void> {
  * Service at once, turning the degraded service of a Redis outage (sessions served from each
  * replica's copies) or a pod outage (answered with a clear error) into connection refusals.
  */
-function serveOps(proxy: McpProxy, { metrics, drain }: Pick<ProxyServerOptions, 'metrics' | 'drain'>, pathname: string, req: IncomingMessage, res: ServerResponse): boolean {
+function serveOps(proxy: McpProxy, { metrics, drain, worker }: Pick<ProxyServerOptions, 'metrics' | 'drain' | 'worker'>, pathname: string, req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method !== 'GET') return false;
   if (pathname === '/healthz') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', replica: proxy.replicaId, store: proxy.store.kind }));
+    res.end(JSON.stringify({ status: 'ok', replica: proxy.replicaId, store: proxy.store.kind, ...(worker ? { worker } : {}) }));
     return true;
   }
   if (pathname === '/readyz') {

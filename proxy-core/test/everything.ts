@@ -11,6 +11,8 @@ export interface EverythingPod {
   /** `127.0.0.1:<port>`: how the proxy names it in records and events. */
   address: string;
   port: number;
+  /** Its process id (the bench reads its CPU time and pins it to cores). */
+  pid: number;
   /** Its stdout and stderr so far (it logs each SSE session's connect and disconnect). */
   output(): string;
   kill(): Promise<void>;
@@ -29,6 +31,7 @@ export async function startEverything(mode: 'sse' | 'streamableHttp'): Promise<E
     url: `http://127.0.0.1:${port}${mode === 'sse' ? '/sse' : '/mcp'}`,
     address: `127.0.0.1:${port}`,
     port,
+    pid: process.pid as number,
     output,
     kill: () => killChild(process),
     pause: () => void process.kill('SIGSTOP'),

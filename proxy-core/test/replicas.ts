@@ -38,7 +38,8 @@ export interface ProxyProcess {
   output(): string;
 }
 
-export async function spawnReplica(config: ReplicaConfig): Promise<ProxyProcess> {
+/** `extraArgs`: flags of the process rather than of the proxy (`--workers N`). */
+export async function spawnReplica(config: ReplicaConfig, extraArgs: readonly string[] = []): Promise<ProxyProcess> {
   const c = fullConfig(config);
   const args = (port: number) => [
     '--port', String(port), '--host', '127.0.0.1', ...c.backends.flatMap((b) => ['--backend', b]),
@@ -51,6 +52,7 @@ export async function spawnReplica(config: ReplicaConfig): Promise<ProxyProcess>
     '--health-interval', seconds(c.healthIntervalMs), '--health-timeout', seconds(c.healthTimeoutMs),
     '--unhealthy-after', String(c.unhealthyAfter), '--replay-in-flight', c.replayInFlight, '--upstream-timeout', seconds(c.upstreamTimeoutMs),
     '--max-initialize', String(c.maxInitialize), ...(c.metricsPort === null ? [] : ['--metrics-port', String(c.metricsPort)]),
+    ...extraArgs,
   ];
   const launch = async (port: number) => {
     const { child, line, output } = await spawnNode('proxy-core/cli/bin.js', args(port), /listening on/);

@@ -1,0 +1,106 @@
+// The bench's load generator: SDK-free, so that its own cost stays small and the same for
+// every row. Each session is opened as a client would (initialize, then
+// notifications/initialized, in plain HTTP), then calls `tools/call echo` in a closed loop:
+// one call in flight per session, the next sent when the answer has been read whole.
+import { Pool } from 'undici';
+
+const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+const INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0', id: 0, method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pinlab-bench', version: '0' } },
+});
+const INITIALIZED = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' });
+/** server-everything's echo takes `message`, the demo backend's `text`: each ignores the other. */
+export const ECHO = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hello', text: 'hello' } } });
+
+/** One session's way in: its pool of connections, path and session id. */
+export interface BenchSession {
+  pool: Pool;
+  path: string;
+  id: string;
+}
+
+export interface LoadResult {
+  /** Calls answered within the measured window. */
+  requests: number;
+  /** Calls that failed or did not answer with a JSON-RPC result, in the whole run. */
+  errors: number;
+  /** The first error seen, to say what went wrong. */
+  firstError: string | null;
+  rps: number;
+  /** Milliseconds. */
+  p50: number;
+  p99: number;
+}
+
+/** The measured window's edges: called when it opens and when it closes, before counting goes on. */
+export interface Window {
+  open(): Promise<void> | void;
+  close(): Promise<void> | void;
+}
+
+/** A pool of `connections` keep-alive connections to `url`'s origin. */
+export function poolFor(url: string, connections: number): { pool: Pool; path: string } {
+  const parsed = new URL(url);
+  return { pool: new Pool(parsed.origin, { connections, pipelining: 1 }), path: parsed.pathname };
+}
+
+/** Opens a session through `pool` (initialize + initialized). */
+export async function openSession(pool: Pool, path: string): Promise<BenchSession> {
+  const init = await pool.request({ path, method: 'POST', headers: HEADERS, body: INITIALIZE });
+  await init.body.text();
+  const id = init.headers['mcp-session-id'];
+  if (typeof id !== 'string') throw new Error(`initialize answered ${init.statusCode} without an Mcp-Session-Id`);
+  const done = await pool.request({ path, method: 'POST', headers: { ...HEADERS, 'mcp-session-id': id }, body: INITIALIZED });
+  await done.body.dump();
+  if (done.statusCode !== 202 && done.statusCode !== 200) throw new Error(`notifications/initialized answered ${done.statusCode}`);
+  return { pool, path, id };
+}
+
+/**
+ * Every session calls in a loop for `warmupMs`, then for `measureMs` inside the window; only
+ * calls answered inside the window count (latency: from sending to the whole answer read).
+ */
+export async function closedLoop(sessions: readonly BenchSession[], warmupMs: number, measureMs: number, window: Window): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | null = null;
+  let measuring = false;
+  let stop = false;
+  const failed = (what: string) => {
+    errors++;
+    firstError ??= what;
+  };
+  const loops = sessions.map(async ({ pool, path, id }) => {
+    const headers = { ...HEADERS, 'mcp-session-id': id };
+    while (!stop) {
+      const started = performance.now();
+      try {
+        const response = await pool.request({ path, method: 'POST', headers, body: ECHO });
+        const text = await response.body.text();
+        if (response.statusCode !== 200 || !text.includes('"result"')) failed(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
+      } catch (error) {
+        failed((error as Error).message);
+      }
+      if (measuring) latencies.push(performance.now() - started);
+    }
+  });
+  await sleep(warmupMs);
+  await window.open();
+  measuring = true;
+  const started = performance.now();
+  await sleep(measureMs);
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  const requests = latencies.length;
+  await window.close();
+  stop = true;
+  await Promise.all(loops);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(requests - 1, Math.floor(q * requests))] ?? NaN;
+  return { requests, errors, firstError, rps: requests / elapsed, p50: at(0.5), p99: at(0.99) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
