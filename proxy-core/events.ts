@@ -44,7 +44,7 @@ export interface ProxyEventMap {
   'request.routed': Base & {
     httpMethod: string;
     sessionId: string | null;
-    /** `host:port` of the pod that answered, or the service when it chose. */
+    /** `host:port` of the pod that answered: for a request without a session, the pod its connection through the service reached; `service` before one was reached; null when the proxy answered itself. */
     pod: string | null;
     status: number;
     durationMs: number;
@@ -54,6 +54,12 @@ export interface ProxyEventMap {
      * where the old pod's event ids mean nothing. Present only when true.
      */
     lastEventIdDropped?: true;
+    /** Present for a request of MCP 2026-07-28 (no session; `Mcp-Method`, or the revision named in a header or `_meta`). */
+    era?: 'modern';
+    /** The request's `Mcp-Method` header (SEP-2243), as sent; present only on modern requests that sent it. */
+    mcpMethod?: string;
+    /** The request's `Mcp-Name` header (the tool, prompt or resource it targets), as sent; present only on modern requests that sent it. */
+    mcpName?: string;
   };
   /** An initialize was answered with a session: the record is stored. */
   'session.created': Base & {
@@ -72,6 +78,11 @@ export interface ProxyEventMap {
     podStatus: number | null;
     /** Present for a legacy HTTP+SSE session, which has no DELETE: its stream ended, and why that ends the session. */
     streamEnded?: { by: SseStreamEnd; reason: string };
+    /**
+     * Present when the proxy dropped the record itself: recovery is off and the session's pod is
+     * dead or gone (why), so the client was answered "session not found" to make it start over.
+     */
+    podGone?: RecoveryCause;
   };
   /** A request named a session the store does not know. */
   'session.unknown': Base & { sessionId: string; status: number };
@@ -97,6 +108,8 @@ export interface ProxyEventMap {
     reason: string;
     /** Failed probes in a row. */
     failures: number;
+    /** Set when a request's failed fresh connection (refused, or closed unanswered) made the pod unhealthy before its probes did. */
+    byRequest?: true;
   };
   /**
    * Calls this replica has waiting on a pod changed: their count and the oldest one's start,

@@ -6,7 +6,8 @@ export type BodyKind =
     /** The initialize message alone, as stored for replay: a batch's other messages are never replayed. */
     initializeBody: string;
   }
-  | { kind: 'other' }
+  /** `parsed`: the body as JSON, when it was parsed (no session): its header check needs no second parse. */
+  | { kind: 'other'; parsed?: unknown }
   | { kind: 'malformed'; message: string };
 
 export type JsonRpcId = string | number | null;
@@ -38,7 +39,7 @@ export function classifyBody(body: Buffer, onSession: boolean): BodyKind {
       };
     }
   }
-  return { kind: 'other' };
+  return { kind: 'other', parsed };
 }
 
 /** The messages of a JSON-RPC body (one, or a batch's), or null when it is not JSON. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { methodLabel } from './mcp-headers.ts';
 import type { McpProxy } from './proxy.ts';
 
 /**
@@ -18,8 +19,9 @@ export class ProxyMetrics {
       .labels(proxy.replicaId, proxy.store.kind).set(1);
 
     const requests = new Counter({
-      name: 'pinlab_proxy_requests_total', help: 'Requests answered, by HTTP method and status.',
-      labelNames: ['method', 'status'] as const, registers: [registry],
+      name: 'pinlab_proxy_requests_total',
+      help: 'Requests answered, by HTTP method, status and MCP method (a 2026-07-28 request\'s Mcp-Method: a known method, "other", or "none" without one).',
+      labelNames: ['method', 'status', 'mcp_method'] as const, registers: [registry],
     });
     const latency = new Histogram({
       name: 'pinlab_proxy_request_duration_seconds', help: 'Time from request to response head (streams excluded past their head).',
@@ -59,13 +61,19 @@ export class ProxyMetrics {
       },
     });
 
-    // prom-client hashes label objects on every call: keep one child per label set.
-    const requestChildren = new Map<string, Counter.Internal>();
+    // prom-client hashes label objects on every call: keep one child per label set, found by
+    // plain lookups (no key string is built per request). The MCP method's label is a known
+    // method or a constant, so the children stay bounded whatever clients send.
+    const requestChildren = new Map<string, Map<number, Map<string, Counter.Internal>>>();
     this.unsubscribe.push(
       proxy.events.on('request.routed', (e) => {
-        const key = `${e.httpMethod} ${e.status}`;
-        let child = requestChildren.get(key);
-        if (!child) requestChildren.set(key, (child = requests.labels(e.httpMethod, String(e.status))));
+        let byStatus = requestChildren.get(e.httpMethod);
+        if (!byStatus) requestChildren.set(e.httpMethod, (byStatus = new Map()));
+        let byMethod = byStatus.get(e.status);
+        if (!byMethod) byStatus.set(e.status, (byMethod = new Map()));
+        const method = methodLabel(e.mcpMethod);
+        let child = byMethod.get(method);
+        if (!child) byMethod.set(method, (child = requests.labels(e.httpMethod, String(e.status), method)));
         child.inc();
         latency.observe(e.durationMs / 1000);
       }),

@@ -114,7 +114,7 @@ describe('protocol edges', () => {
     expect(await health.body.json()).toMatchObject({ status: 'ok', store: 'redis' });
     const metrics = await (await request(new URL('/metrics', proxy.url))).body.text();
     expect(metrics).toMatch(/pinlab_proxy_info\{replica="replica-1",store="redis"\} 1/);
-    expect(metrics).toMatch(/pinlab_proxy_requests_total\{method="POST",status="200"\} \d+/);
+    expect(metrics).toMatch(/pinlab_proxy_requests_total\{method="POST",status="200",mcp_method="none"\} \d+/);
     expect(metrics).toMatch(/pinlab_proxy_request_duration_seconds_bucket/);
     expect(metrics).toMatch(/pinlab_proxy_active_sessions [1-9]/);
   });

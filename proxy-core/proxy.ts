@@ -9,6 +9,7 @@ import { DROP_SESSION_ID, downstreamHeaders, hasHeader, upstreamHeaders, without
 import { asEvents, ClientGoneError, RelayHandler } from './http/relay.ts';
 import { CallCutError, InFlight, type PodInFlight } from './inflight.ts';
 import { isLegacySsePath, LegacySse } from './legacy-sse.ts';
+import { HEADER_MISMATCH, headerMismatchOf, isModernRequest, mcpHeadersOf } from './mcp-headers.ts';
 import {
   classifyBody, errorAnswer, errorBody, INTERNAL_ERROR, INVALID_REQUEST, messagesOf, PARSE_ERROR, SESSION_NOT_FOUND, UNKNOWN_OUTCOME,
 } from './jsonrpc.ts';
@@ -78,13 +79,21 @@ interface Exchange {
   forwarded: ForwardedHop;
   sessionId: string | null;
   pod: string | null;
-  /** Re-initialized on a new pod (at most once per request). */
+  /** Re-initialized on a new pod (at most once per request: see `redials`). */
   recovered: boolean;
+  /**
+   * Recoveries again after the first, because the recovered pod could not be dialled (or
+   * already failed its probes) before the replay was written: the request ran nowhere, so
+   * sending it on is no second execution. Bounded by MAX_REDIALS.
+   */
+  redials: number;
   /** Sent again after its fate was unknown (at most once per request). */
   resent: boolean;
   /** The client's answer is an event stream already under way: what follows is written into it as events. */
   streaming: boolean;
   lastEventIdDropped: boolean;
+  /** A request of MCP 2026-07-28: no session, its method in `Mcp-Method` or its revision named. */
+  modern: boolean;
 }
 
 /**
@@ -131,7 +140,8 @@ export class McpProxy {
     });
     const health = options.health ?? { intervalMs: DEFAULTS.healthIntervalMs, timeoutMs: DEFAULTS.healthTimeoutMs, unhealthyAfter: DEFAULTS.unhealthyAfter };
     this.health = new HealthMonitor(health, service.path, (verdict) => this.judged(verdict));
-    service.setHealth((pod) => this.health.isHealthy(pod));
+    service.setHealth((pod) => this.health.isHealthy(pod), (pod) => this.health.isRefusing(pod));
+    service.onFailure((pod, reason) => this.health.suspect(pod, reason));
     this.health.setEndpoints(service.list());
     if (isLegacySsePath(service.path)) this.legacy = this.legacySse((options.sessionTtlSeconds ?? DEFAULTS.sessionTtl) * 1000);
     if (this.upstreamTimeoutMs > 0) {
@@ -178,7 +188,7 @@ export class McpProxy {
     const ex: Exchange = {
       req, res, started: performance.now(), query: q === -1 ? '' : url.slice(q),
       forwarded: { for: req.socket.remoteAddress ?? 'unknown', proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http' },
-      sessionId: null, pod: null, recovered: false, resent: false, streaming: false, lastEventIdDropped: false,
+      sessionId: null, pod: null, recovered: false, redials: 0, resent: false, streaming: false, lastEventIdDropped: false, modern: false,
     };
     try {
       await this.route(ex);
@@ -200,7 +210,16 @@ export class McpProxy {
       const kind = classifyBody(body, sessionId !== null);
       if (kind.kind === 'malformed') return this.reply(ex, 400, errorBody(PARSE_ERROR, `parse error: ${kind.message}`, null));
       if (kind.kind === 'initialize') return this.initialize(ex, body, kind.initializeBody, kind.protocolVersion);
-    }
+      if (sessionId === null) {
+        ex.modern = isModernRequest(req.headers, kind.parsed);
+        // The body was read anyway: a header that disagrees with it is answered here (SEP-2243), no pod asked.
+        const mismatch = headerMismatchOf(req.headers, kind.parsed);
+        if (mismatch) {
+          const { header, body: said } = mismatch;
+          return this.reply(ex, 400, errorAnswer(body, HEADER_MISMATCH, `Bad Request: the request headers and body disagree: ${mismatch.message}`, { mismatch: { header, body: said } }));
+        }
+      }
+    } else if (sessionId === null) ex.modern = isModernRequest(req.headers, null);
     // No session: MCP's sessionless revision, or a stateless server. The service decides.
     if (sessionId === null) return this.forward(ex, method, null, body);
     ex.sessionId = sessionId;
@@ -246,7 +265,8 @@ export class McpProxy {
       return await this.store.get(sessionId);
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `${error.message}; this replica has no copy of this session, retry shortly`));
+      // Nothing was sent anywhere: Retry-After tells a load balancer it may try another replica (one that has a copy).
+      this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `${error.message}; this replica has no copy of this session, retry shortly`), RETRY_SOON);
       return null;
     }
   }
@@ -295,12 +315,13 @@ export class McpProxy {
     const pod = record ? podOf(record.target) : SERVICE_POD;
     ex.pod = pod;
     const canRecover = record !== null && this.settings.recovery && !ex.recovered;
+    // The pod a recovery just gave died before the replay was written: recover again, the request ran nowhere.
+    const redial = () => record !== null && this.settings.recovery && ex.recovered && ex.redials++ < MAX_REDIALS;
     const gone = record ? this.goneCause(pod) : null;
     if (record && gone) {
       // Sending would wait on a pod that stopped answering, or is gone: recover at once, as for a dead pod.
-      if (canRecover) return this.recoverAndReplay(ex, method, record, body, gone);
-      const why = gone === 'pod-left' ? 'left the service\'s DNS answer' : 'does not answer its health probes';
-      if (!this.settings.recovery) return this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `pod ${pod} ${why}, and recovery is off`));
+      if (canRecover || redial()) return this.recoverAndReplay(ex, method, record, body, gone);
+      if (!this.settings.recovery) return this.podGone(ex, record, body, gone);
     }
     if (ex.res.destroyed) return; // the client went away meanwhile: nothing to send
     const handler = this.relay(ex, method, record, body, canRecover, fresh);
@@ -314,7 +335,9 @@ export class McpProxy {
       if (!cause) throw error;
       // Never written: the pod did not see it. Recover at once.
       if (!handler.requestStarted) {
-        if (canRecover) return this.recoverAndReplay(ex, method, record, body, cause);
+        if (record && cause !== 'connect-reset') this.health.suspect(pod, cause);
+        if (canRecover || redial()) return this.recoverAndReplay(ex, method, record!, body, cause);
+        if (record?.pinning === 'pod' && !this.settings.recovery) return this.podGone(ex, record, body, cause);
         throw error;
       }
       return this.afterReset(ex, method, record, body, cause);
@@ -338,7 +361,11 @@ export class McpProxy {
       clientSessionId: record ? record.clientSessionId : DROP_SESSION_ID,
       inspect: inspect ? inspectLimit : null,
       // A continued stream was routed when its head went out: one routed event per request.
-      onHead: ex.streaming ? undefined : (status) => this.routed(ex, status),
+      onHead: ex.streaming ? undefined : (status) => {
+        // A sessionless request: the service chose its pod when its connection was dialled; the event names that pod.
+        if (!record) ex.pod = this.upstream.podServing(handler) ?? ex.pod;
+        this.routed(ex, status);
+      },
       flushHead: method === 'GET',
       tap: mayListTools(body) ? new MessageTap((messages) => this.hints.learn(pod, messages)) : null,
       continueStream: ex.streaming,
@@ -470,6 +497,20 @@ export class McpProxy {
     }
   }
 
+  /**
+   * Recovery is off and the session's pod is dead or gone: its record goes, and the client is
+   * told the session is unknown (404), so that a client that follows the spec starts a new one
+   * on a live pod — a 502/503 would repeat on every request, for as long as the record lives.
+   * (Service pinning has no pod of its own to lose: a failure to reach the service stays a 502.)
+   */
+  private async podGone(ex: Exchange, record: SessionRecord, body: Buffer | null, cause: RecoveryCause): Promise<void> {
+    await this.store.delete(record.clientSessionId);
+    this.unknownSession(ex, record.clientSessionId, body);
+    if (this.events.wants('session.deleted')) {
+      this.events.emit('session.deleted', { at: Date.now(), replicaId: this.replicaId, sessionId: record.clientSessionId, pod: podOf(record.target), podStatus: null, podGone: cause });
+    }
+  }
+
   private unknownSession(ex: Exchange, sessionId: string, body: Buffer | null): void {
     const status = this.settings.unknownSessionStatus;
     this.reply(ex, status, errorAnswer(body, SESSION_NOT_FOUND, 'Session not found'));
@@ -481,7 +522,8 @@ export class McpProxy {
   /** A pod's verdict changed: told as an event; a pod that stopped answering has what waits on it cut. */
   private judged(verdict: HealthVerdict): void {
     if (this.events.wants('pod.health')) this.events.emit('pod.health', { at: Date.now(), replicaId: this.replicaId, ...verdict });
-    if (verdict.health !== 'unhealthy') return;
+    // A pod a request found refusing (byRequest) hangs nothing: what is under way there fails by itself.
+    if (verdict.health !== 'unhealthy' || verdict.byRequest) return;
     for (const pod of this.health.namesOf(verdict.pod)) {
       const message = `pod ${pod} stopped answering its health probes (${verdict.reason})`;
       this.inflight.cutPod(pod, () => new CallCutError('pod-unhealthy', pod, message));
@@ -520,7 +562,7 @@ export class McpProxy {
   }
 
   /** Answers the client; into its event stream when one is already under way. */
-  private reply(ex: Exchange, status: number, body: string | null): void {
+  private reply(ex: Exchange, status: number, body: string | null, headers?: Readonly<Record<string, string>>): void {
     const { res } = ex;
     if (res.destroyed) return;
     if (res.headersSent) {
@@ -528,8 +570,8 @@ export class McpProxy {
       else res.destroy();
       return;
     }
-    if (body === null) res.writeHead(status).end();
-    else res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+    if (body === null) res.writeHead(status, headers).end();
+    else res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
     this.routed(ex, status);
   }
 
@@ -550,11 +592,22 @@ export class McpProxy {
       at: Date.now(), replicaId: this.replicaId, httpMethod: ex.req.method ?? 'GET', sessionId: ex.sessionId, pod: ex.pod,
       status, durationMs: performance.now() - ex.started, recovered: ex.recovered,
       ...(ex.lastEventIdDropped ? { lastEventIdDropped: true as const } : {}),
+      ...(ex.modern ? modernOf(ex.req) : {}),
     });
   }
 }
 
 const GONE = Symbol('client gone');
+/** On a 503 the replica answered without sending the request anywhere: try again (here or elsewhere) in a second. */
+const RETRY_SOON = { 'retry-after': '1' } as const;
+/** Recoveries a request may go through after its first, when the recovered pod died before the replay was written (see `Exchange.redials`). */
+const MAX_REDIALS = 2;
+
+/** What a routed event tells of a modern request: its era, and its `Mcp-Method` / `Mcp-Name` where it sent them. */
+function modernOf(req: IncomingMessage): { era: 'modern'; mcpMethod?: string; mcpName?: string } {
+  const { method, name } = mcpHeadersOf(req.headers);
+  return { era: 'modern', ...(method === undefined ? {} : { mcpMethod: method }), ...(name === undefined ? {} : { mcpName: name }) };
+}
 
 /** Waits for `work`, or gives GONE as soon as the client has gone away (the work goes on, for others). */
 function unlessClientGone<T>(res: ServerResponse, work: Promise<T>): Promise<T | typeof GONE> {

@@ -53,7 +53,25 @@ export interface RelayOptions {
   onCutAfterHead?: (error: Error, sse: boolean) => void;
   /** Called once when the exchange with the pod is over, however it ended. */
   onSettled?: () => void;
+  /**
+   * An answer that says its sender did not handle the request (a load balancer tries another
+   * upstream): nothing reaches the client, and `done` rejects with `NotServedError`.
+   */
+  notServed?: (status: number, headers: IncomingHttpHeaders) => boolean;
 }
+
+/** The upstream answered that it did not handle the request (see `RelayOptions.notServed`). */
+export class NotServedError extends Error {
+  override name = 'NotServedError';
+  readonly status: number;
+  constructor(status: number) {
+    super(`the upstream did not handle the request (HTTP ${status})`);
+    this.status = status;
+  }
+}
+
+/** What a JSON-RPC error answer has, and others (almost always) lack. */
+const ERROR_MEMBER = Buffer.from('"error"');
 
 /** The most of a JSON answer held to be re-framed as events in a continued stream. */
 const CONTINUE_LIMIT = 16 * 1024 * 1024;
@@ -116,8 +134,12 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     if (this.state === 'ended') controller.abort(this.cutReason ?? new ClientGoneError());
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     if (this.state === 'ended') return;
+    if (this.options.notServed?.(status, headers)) {
+      controller.abort(new NotServedError(status)); // undici answers with onResponseError: `done` rejects
+      return;
+    }
     this.status = status;
     this.headers = headers;
     this.sse = String(headers['content-type'] ?? '').startsWith('text/event-stream');
@@ -160,8 +182,9 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     const { res, tap } = this.options;
     tap?.end();
     if (this.state === 'holding') {
-      const body = Buffer.concat(this.held, this.heldSize);
-      const signal = sessionLostSignal(this.status, body.toString('utf8'));
+      const body = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldSize);
+      // A success without a JSON-RPC error in it is no "session lost": relayed unread.
+      const signal = this.status < 400 && body.indexOf(ERROR_MEMBER) === -1 ? null : sessionLostSignal(this.status, body.toString('utf8'));
       if (signal) {
         this.finish();
         this.resolve({ kind: 'lost', signal });

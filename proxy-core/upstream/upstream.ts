@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Agent, Client, type Dispatcher } from 'undici';
+import { Agent, Client, Pool, type Dispatcher } from 'undici';
 import type { RelayHandler, RelayOutcome } from '../http/relay.ts';
+import { CallCutError } from '../inflight.ts';
 import { podAddress, type Service } from './service.ts';
 
 /** The origin undici keys service connections by; never resolved: the service's connector dials. */
@@ -55,8 +56,10 @@ const INITIALIZE_HOLD_LIMIT = 4 * 1024 * 1024;
 export class Upstream {
   readonly service: Service;
   private readonly pods: Agent;
-  private readonly pooledService: Agent;
+  private readonly pooledService: Pool;
   private readonly connectTimeoutMs: number;
+  /** The service connection each sessionless request went out on: its pod is where the request landed. */
+  private readonly servedBy = new WeakMap<Dispatcher.DispatchHandler, ServiceClient>();
   /** The service's kept-alive connections, by the pod they reached: dropped when it stops answering. */
   private readonly serviceSockets = new Map<string, Set<Socket>>();
 
@@ -65,7 +68,16 @@ export class Upstream {
     this.connectTimeoutMs = options.connectTimeoutMs;
     // bodyTimeout 0: SSE streams may stay quiet for as long as the client keeps them open.
     this.pods = new Agent({ connect: { timeout: options.connectTimeoutMs }, bodyTimeout: 0 });
-    this.pooledService = new Agent({ connect: service.connector(options.connectTimeoutMs, (socket) => this.track(socket)), bodyTimeout: 0 });
+    this.pooledService = new Pool(SERVICE_ORIGIN, { bodyTimeout: 0, factory: (origin, opts) => this.serviceClient(origin, opts, true) });
+  }
+
+  /**
+   * The pod a request sent through the service landed on (`host:port`): the pod its
+   * connection reached, known once the request went out on one; null before, or for a request
+   * not sent through the service.
+   */
+  podServing(handler: Dispatcher.DispatchHandler): string | null {
+    return this.servedBy.get(handler)?.pod ?? null;
   }
 
   /** Sends to a pod by URL (`http://host:port/path`); the recovery handshake's way. */
@@ -90,8 +102,11 @@ export class Upstream {
     const options = {
       origin: SERVICE_ORIGIN, path: this.service.path + out.query, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body: out.body,
     };
-    if (fresh) oneShot(SERVICE_ORIGIN, this.service.connector(this.connectTimeoutMs), options, handler);
-    else this.pooledService.dispatch(options, handler);
+    if (fresh) {
+      const client = this.serviceClient(SERVICE_ORIGIN, { pipelining: 1, bodyTimeout: 0 }, false);
+      client.dispatch(options, handler);
+      void client.close(); // waits for the request dispatched, then closes
+    } else this.pooledService.dispatch(options, handler);
     return handler.done;
   }
 
@@ -123,14 +138,22 @@ export class Upstream {
     for (let attempt = 1; ; attempt++) {
       const state: { pod: string | null; cut: Error | null; unwatch: () => void } = { pod: null, cut: null, unwatch: () => {} };
       const client = new Client(SERVICE_ORIGIN, {
-        connect: this.service.connector(this.connectTimeoutMs, (socket) => {
-          state.pod = podAddress(socket);
-          if (watch) {
-            state.unwatch = watch(state.pod, (reason) => {
-              state.cut = reason;
-              void client.destroy(reason);
-            });
-          }
+        connect: this.service.connector(this.connectTimeoutMs, (socket, _endpoint, panic) => {
+          const pod = podAddress(socket);
+          state.pod = pod;
+          const cut = (reason: Error) => {
+            state.cut = reason;
+            void client.destroy(reason);
+          };
+          const unwatch = watch ? watch(pod, cut) : () => {};
+          // A pod tried in panic (none passes its probes) may be the hung one: it gets as long as a dial to answer.
+          const late = panic
+            ? setTimeout(() => cut(new CallCutError('pod-unhealthy', pod, `pod ${pod} fails its health probes (as every pod does now) and did not answer within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs)
+            : undefined;
+          state.unwatch = () => {
+            clearTimeout(late);
+            unwatch();
+          };
         }),
         pipelining: 1,
         bodyTimeout: 0,
@@ -146,7 +169,10 @@ export class Upstream {
       } catch (error) {
         state.unwatch();
         void client.destroy();
-        if (attempt >= attempts || (state.cut === null && transportCause(error) === null)) throw state.cut ?? error;
+        const cause = transportCause(error);
+        // Connected, then closed without an answer: that pod is not serving (dial failures are the connector's to report).
+        if (state.pod !== null && state.cut === null && cause !== null) this.service.reportFailure(state.pod, cause);
+        if (attempt >= attempts || (state.cut === null && cause === null)) throw state.cut ?? withPod(error, state.pod);
       }
     }
   }
@@ -160,6 +186,18 @@ export class Upstream {
     await Promise.all([this.pods.destroy(), this.pooledService.destroy()]);
   }
 
+  /** A connection through the service that notes the pod it reached; `tracked`: kept alive, so cut when its pod stops answering. */
+  private serviceClient(origin: string | URL, options: Client.Options, tracked: boolean): ServiceClient {
+    const client: ServiceClient = new ServiceClient(origin, {
+      ...options,
+      connect: this.service.connector(this.connectTimeoutMs, (socket) => {
+        client.pod = podAddress(socket);
+        if (tracked) this.track(socket);
+      }),
+    }, this.servedBy);
+    return client;
+  }
+
   private track(socket: Socket): void {
     const pod = podAddress(socket);
     let sockets = this.serviceSockets.get(pod);
@@ -169,6 +207,27 @@ export class Upstream {
       sockets.delete(socket);
       if (sockets.size === 0 && this.serviceSockets.get(pod) === sockets) this.serviceSockets.delete(pod);
     });
+  }
+}
+
+/**
+ * A connection through the service. It knows the pod its socket reached (a reconnect may reach
+ * another), and notes itself as the one each request went out on: undici tells a dispatch
+ * handler nothing of the socket that carried its request.
+ */
+class ServiceClient extends Client {
+  /** `host:port` of the pod the connection reached last; SERVICE_POD before it connected. */
+  pod = SERVICE_POD;
+  private readonly servedBy: WeakMap<Dispatcher.DispatchHandler, ServiceClient>;
+
+  constructor(origin: string | URL, options: Client.Options, servedBy: WeakMap<Dispatcher.DispatchHandler, ServiceClient>) {
+    super(origin, options);
+    this.servedBy = servedBy;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    this.servedBy.set(handler, this);
+    return super.dispatch(options, handler);
   }
 }
 
@@ -239,4 +298,10 @@ export function transportCause(error: unknown): TransportCause | null {
     default:
       return null;
   }
+}
+
+/** A transport error that names the pod it came from (its code kept, so that `transportCause` still reads it). */
+function withPod(error: unknown, pod: string | null): unknown {
+  if (pod === null || !(error instanceof Error)) return error;
+  return Object.assign(new Error(`pod ${pod}: ${error.message}`, { cause: error }), { code: (error as { code?: string }).code });
 }
