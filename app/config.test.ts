@@ -8,7 +8,7 @@ describe('the lab\'s limits, read from its schema', () => {
     expect(LIMITS).toEqual({
       replicas: { min: 1, max: 16, whole: true },
       pods: { min: 1, max: 32, whole: true },
-      clients: { min: 1, max: 500, whole: true },
+      clients: { min: 1, max: 1000, whole: true },
       rate: { min: 0.1, max: 100, whole: false },
       modernShare: { min: 0, max: 1, whole: false },
     });

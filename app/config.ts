@@ -109,7 +109,7 @@ export const LAB_DEFAULTS: Readonly<LabConfig> = Object.freeze(labConfigSchema.p
 
 /** The simulated clients' traffic: how many clients, each calling how often. */
 export const trafficSchema = z.object({
-  clients: z.number().int().min(1).max(500).default(8),
+  clients: z.number().int().min(1).max(1000).default(8),
   /** Tool calls per second, per client. */
   rate: z.number().min(0.1).max(100).default(5),
 });
@@ -141,6 +141,13 @@ export const LIMITS = {
   rate: boundsOf(trafficSchema.shape.rate),
   modernShare: boundsOf(modernShareSchema),
 } as const;
+
+/**
+ * When sessions or requests count as piled up on one pod (app/shared/pile-up.ts): one pod holds
+ * at least `share` of them while at least `minPodsUp` pods are up, counted once there are
+ * `minSessions` legacy sessions (or `minRequests` modern requests) — fewer are too few to say.
+ */
+export const PILE_UP = { share: 0.8, minPodsUp: 2, minSessions: 8, minRequests: 40 } as const;
 
 export class LabConfigError extends Error {
   override name = 'LabConfigError';

@@ -15,6 +15,7 @@ import { RedisUnavailableError } from './redis/binary.ts';
 import { EmbeddedRedis } from './redis/embedded.ts';
 import { RedisKeyCounter } from './redis/key-count.ts';
 import { ReplicaSet, type ReplicaInfo } from './replicas/replica-set.ts';
+import { brokenComboLine, brokenCombosOf, type BrokenCombo } from './shared/broken-combos.ts';
 import { identifyServer, unidentified } from './server/identify.ts';
 import { checkToolCall, type ToolCall } from './server/tool-args.ts';
 import type { ServerUnderTest } from './server/under-test.ts';
@@ -23,6 +24,13 @@ import { Traffic, type TrafficOptions } from './traffic/traffic.ts';
 export interface LabOptions {
   onEvent?: (event: LabEvent) => void;
 }
+
+/**
+ * How long a replica being restarted or scaled away gets to finish the requests it has under
+ * way (the ingress sends it no new ones): long enough for a call that waits on a hung pod's
+ * health verdict and the session's recovery elsewhere, as a rollout's grace period would be.
+ */
+const REPLICA_DRAIN_MS = 10_000;
 
 /** A new replica or pod count, checked against the lab config's own bounds for it. */
 function checkCount(field: 'replicas' | 'pods', count: number): void {
@@ -39,6 +47,8 @@ export class Lab {
   static readonly running = new Set<Lab>();
   readonly id: string;
   readonly config: LabConfig;
+  /** The known broken combinations already warned of. */
+  private warnedCombos = new Set<BrokenCombo['id']>();
   /** Which pod runtime is in use, and why (said plainly in the UI). */
   runtimeNote = '';
   ingressUrl = '';
@@ -127,7 +137,7 @@ export class Lab {
     this.replicas = new ReplicaSet(
       {
         backends: this.endpoints(), store: config.store, redisUrl, keyPrefix: config.keyPrefix, sessionTtl: 1800,
-        pinning: config.pinning, recovery: config.recovery, unknownSessionStatus: 404, maxBody: 4 * 1024 * 1024, storeRequired: false,
+        pinning: config.pinning, recovery: config.recovery, unknownSessionStatus: 404, maxBody: 4 * 1024 * 1024, storeRequired: false, awaitRedis: true,
       },
       (event) => this.emit(event),
       (message) => this.log('warn', message),
@@ -138,13 +148,26 @@ export class Lab {
 
     this.ingress = new Ingress({
       policy: config.affinity,
-      targets: () => this.replicas.live().map((r) => ({ id: r.id, origin: `http://127.0.0.1:${r.port}` })),
+      targets: () => this.replicas.live().map((r) => ({ id: r.id, origin: `http://127.0.0.1:${r.port}`, generation: r.generation })),
       onClient: (seen) => this.emit({ type: 'client.seen', ...seen }),
     });
     this.ingressUrl = await this.ingress.listen(config.ingressPort, config.ingressHost);
     this.cleanups.push(() => this.ingress.close());
     const carts = this.cartsRedisUrl ? `, the demo's carts in Redis (${this.cartsRedisUrl})` : '';
     this.log('info', `lab ${this.id} ready: ingress ${this.ingressUrl}, ${config.replicas} replica(s), ${config.pods} pod(s), store ${config.store}${carts}`);
+    this.warnBrokenCombos();
+  }
+
+  /** The known broken combinations the lab runs now (app/shared/broken-combos.ts); empty: none. */
+  brokenCombos(): BrokenCombo[] {
+    return brokenCombosOf(this.config);
+  }
+
+  /** Says, as a warning on the timeline, each known broken combination the lab has just come to run (once, until it is left). */
+  private warnBrokenCombos(): void {
+    const now = this.brokenCombos();
+    for (const combo of now) if (!this.warnedCombos.has(combo.id)) this.log('warn', brokenComboLine(combo));
+    this.warnedCombos = new Set(now.map((combo) => combo.id));
   }
 
   /** Stops everything the lab started: traffic, ingress, replicas, pods, Redis. Safe to call twice. */
@@ -267,6 +290,7 @@ export class Lab {
     const live = this.runtime.list().filter((p) => p.state !== 'dead');
     if (live.length < count) await Promise.all(Array.from({ length: count - live.length }, () => this.startPod()));
     for (const pod of live.slice(count)) await this.runtime.kill(pod.name);
+    this.warnBrokenCombos();
   }
 
   /**
@@ -276,7 +300,7 @@ export class Lab {
    */
   async restartReplica(id: string): Promise<void> {
     this.emit({ type: 'replica.changed', at: Date.now(), replica: id, state: 'restarting', reason: 'draining, then restarting' });
-    const info = await this.replicas.restart(id, () => this.ingress.drain(id, 2000));
+    const info = await this.replicas.restart(id, () => this.ingress.drain(id, REPLICA_DRAIN_MS));
     this.replicaChanged(info, 'restarted: memory gone, streams cut');
   }
 
@@ -292,9 +316,10 @@ export class Lab {
   async scaleReplicas(count: number): Promise<void> {
     checkCount('replicas', count);
     this.config.replicas = count;
-    const { added, removed } = await this.replicas.scale(count, (id) => this.ingress.drain(id, 2000));
+    const { added, removed } = await this.replicas.scale(count, (id) => this.ingress.drain(id, REPLICA_DRAIN_MS));
     for (const replica of added) this.replicaChanged(replica, 'started');
     for (const id of removed) this.emit({ type: 'replica.changed', at: Date.now(), replica: id, state: 'down', reason: 'scaled away' });
+    this.warnBrokenCombos();
   }
 
   async stopRedis(): Promise<void> {
@@ -317,12 +342,14 @@ export class Lab {
     this.config.affinity = policy;
     this.ingress.policy = policy;
     this.log('info', `ingress affinity: ${policy}`);
+    this.warnBrokenCombos();
   }
 
   setPinning(pinning: PinningKind): void {
     this.config.pinning = pinning;
     this.replicas.configure({ pinning });
     this.log('info', `pinning: new sessions pin the ${pinning === 'pod' ? 'pod their initialize reached' : 'service address'}`);
+    this.warnBrokenCombos();
   }
 
   setRecovery(recovery: boolean): void {
@@ -344,6 +371,7 @@ export class Lab {
     else await this.stopCountingKeys();
     this.replicas.setStore(store, redisUrl);
     this.log('info', `store: ${store}; restarting the replicas onto it`);
+    this.warnBrokenCombos();
     for (const replica of this.replicas.list()) {
       if (replica.state === 'running') await this.restartReplica(replica.id);
     }
@@ -393,10 +421,12 @@ export class Lab {
   // --- internals -----------------------------------------------------------------------
 
   private emit(event: LabEvent): void {
+    // A failed call that leaked a handle says so before anyone counts it (see callOutcome).
+    const leak = this.leaks.observe(event);
+    if (leak && event.type === 'traffic.call') event.handleLeak = true;
     this.clients.observe(event);
     this.onEvent(event);
     for (const watcher of this.watchers) watcher(event);
-    const leak = this.leaks.observe(event);
     if (leak) this.emit({ type: 'handle.leak', ...leak });
   }
 

@@ -49,6 +49,16 @@ describe('pinlab command line', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('scenario warns of a known broken combination before it runs, one line with what to choose instead', () => {
+    const { code, stderr } = pinlab(['scenario', 'redis-outage', '--store', 'memory', '--pinning', 'service', '--runtime', 'process']);
+    expect(code).toBe(1); // the scenario itself does not apply: there is no Redis to stop
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^warning: known broken combination — 2 replicas, each with its own memory store: .*: choose the Redis store, or one replica\.$/),
+      expect.stringMatching(/^warning: known broken combination — pinning to the service: .*: choose pod pinning\.$/),
+      'pinlab: redis-outage does not apply to this lab: the lab uses the memory store: there is no Redis to break',
+    ]);
+  });
+
   it('--help offers the lab schema\'s choices and defaults, and a count beyond its bounds is refused with them', () => {
     const { code, stdout } = pinlab(['scenario', '--help']);
     expect(code).toBe(0);
@@ -122,9 +132,11 @@ describe('pinlab command line', () => {
     const result = JSON.parse(stdout);
     expect(Object.keys(result)).toEqual([
       'scenario', 'config', 'requests', 'clientErrors', 'recoverableErrors', 'unknownOutcome', 'recoveries', 'stateLosses', 'slowCalls', 'longestWaitMs', 'latencyMs',
+      'modern', 'handleLeaks', 'pileUp', 'brokenCombos',
     ]);
     expect(result).toMatchObject({ scenario: 'pod-kill', config: { pods: 2, store: 'redis', pinning: 'pod' }, recoverableErrors: 0 });
-    expect(result.clientErrors).toBe(result.recoverableErrors + result.unknownOutcome);
+    expect(result.clientErrors).toBe(result.recoverableErrors + result.unknownOutcome + result.handleLeaks);
+    expect(result.brokenCombos, 'the defaults are no known broken combination').toEqual([]);
     expect(result.requests).toBeGreaterThan(0);
     expect(result.latencyMs.p99).toBeGreaterThanOrEqual(result.latencyMs.p50);
   });

@@ -16,7 +16,8 @@ import { ensureBuilt } from '../web/build.ts';
 import { openInBrowser } from '../web/open.ts';
 import { startWebServer, type WebServer } from '../web/server.ts';
 import { describeRow, runMatrix } from '../scenarios/matrix.ts';
-import { formatMatrix, formatVerdict } from './format.ts';
+import { brokenCombosOf } from '../shared/broken-combos.ts';
+import { formatBrokenCombos, formatMatrix, formatVerdict } from './format.ts';
 import { formatClientCheck } from '../client-check/format.ts';
 import { ClientProgram, withUrl } from '../client-check/program.ts';
 import { runClientCheck } from '../client-check/run.ts';
@@ -236,6 +237,10 @@ function resultJson(result: ScenarioResult) {
     slowCalls: result.slowCalls,
     longestWaitMs: result.longestWaitMs,
     latencyMs: result.latencyMs,
+    modern: result.modern,
+    handleLeaks: result.handleLeaks,
+    pileUp: result.pileUp,
+    brokenCombos: brokenCombosOf(result.config),
   };
 }
 
@@ -263,6 +268,7 @@ labOptions(program.command('scenario').argument('<name>', `one of: ${SCENARIOS.m
   .description('start a lab, run traffic and one scenario\'s chaos, and print its verdict')
   .action(async (name: string, flags: LabFlags) => {
     if (!SCENARIOS.some((s) => s.name === name)) program.error(`error: no scenario named "${name}" (scenarios: ${SCENARIOS.map((s) => s.name).join(', ')})`, { exitCode: 2 });
+    process.stderr.write(formatBrokenCombos(parseLabConfig(labConfig(flags))));
     const result = await runScenario(name, labConfig(flags), { clients: flags.clients });
     process.stdout.write(flags.json ? JSON.stringify(resultJson(result)) + '\n' : formatVerdict(result));
   });
@@ -304,6 +310,7 @@ labOptions(program.command('serve'))
   .option('--open', 'open the UI in the default browser, where there is a desktop')
   .action(async (flags: LabFlags & { port: number; host: string; ingressPort: number; dangerouslyAllowRemote?: boolean; start: boolean; open?: boolean }) => {
     const service = new LabService({ ...labConfig(flags), ingressPort: flags.ingressPort });
+    process.stderr.write(formatBrokenCombos(parseLabConfig(labConfig(flags))));
     await ensureBuilt((line) => process.stdout.write(`${line}\n`))
       .catch((error: Error) => process.stderr.write(`pinlab: could not build the UI (${error.message}); the API still works\n`));
     const web: WebServer = await startWebServer({ service, port: flags.port, host: flags.host, dangerouslyAllowRemote: flags.dangerouslyAllowRemote })

@@ -175,7 +175,7 @@ describe('client.check through the typed API', () => {
     await Promise.all(services.splice(0).map((s) => s.close()));
   });
 
-  it('refuses a check it cannot aim, names the clients it knows, and judges a pod lost with recovery off', async () => {
+  it('refuses a check it cannot aim, names the clients it knows, and passes a client that re-initializes when its pod is lost with recovery off', async () => {
     const events: LabEvent[] = [];
     const service = new LabService({ runtime: 'process', replicas: 1, pods: 2, store: 'memory', ingressPort: 0 });
     services.push(service);
@@ -208,15 +208,16 @@ describe('client.check through the typed API', () => {
     const checked = await service.invoke('client.check', { sessionId: seen.sessionId!, faults: ['pod-death'], recoverWithinMs: 3000 });
     if ('error' in checked) throw new Error(checked.error.message);
     const [verdict] = checked.result.verdicts;
-    // The proxy cannot re-initialize for it and answers 502/503, not 404: a client that re-initializes only on 404 stays stuck.
-    expect(verdict).toMatchObject({ fault: 'pod-death', verdict: 'fail', outcome: 'stuck', sessionId: seen.sessionId });
-    expect(verdict!.saw[0]).toMatch(/^HTTP 50[23] ×\d+$/);
+    // The proxy cannot re-initialize for it: it drops the session and answers 404, so a client that follows the spec starts over.
+    expect(verdict).toMatchObject({ fault: 'pod-death', verdict: 'pass', outcome: 're-initialized', sessionId: seen.sessionId });
+    expect(verdict!.newSessionId).not.toBe(seen.sessionId);
+    expect(verdict!.saw[0]).toMatch(/^HTTP 404 ×\d+$/);
     expect(started.result.config.recovery).toBe(true);
     const status = await service.invoke('lab.status');
     expect('result' in status && status.result?.config.recovery, 'recovery is put back on').toBe(true);
-    await expect.poll(() => events.find((e) => e.type === 'client.checked')).toMatchObject({ fault: 'pod-death', verdict: 'fail' });
+    await expect.poll(() => events.find((e) => e.type === 'client.checked')).toMatchObject({ fault: 'pod-death', verdict: 'pass' });
     const told = story(events.find((e) => e.type === 'client.checked')!, {});
-    expect(told).toMatchObject({ tone: 'bad', kinds: ['sessions', 'errors'] });
-    expect(told.text).toMatch(/^client check of sdk-client-reinitializing \(session \S{6}…\): pod-death: FAIL — stuck: got HTTP 50[23]/);
+    expect(told).toMatchObject({ tone: 'good', kinds: ['sessions'] });
+    expect(told.text).toMatch(/^client check of sdk-client-reinitializing \(session \S{6}…\): pod-death: PASS — re-initialized: /);
   }, 90_000);
 });

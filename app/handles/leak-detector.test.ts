@@ -112,6 +112,7 @@ describe('the handle-leak scenario', () => {
     expect(result.requests).toBeGreaterThan(50);
     expect(leaks.length).toBeGreaterThan(0);
     expect(handleLeaksOf(result.events)).toBe(leaks.length);
+    expect(result.handleLeaks, 'the scenario\'s verdict counts them').toBe(leaks.length);
     expect(findHandleLeaks(result.events), 'the lab\'s events agree with a fresh run of the detector').toHaveLength(leaks.length);
     for (const leak of leaks) {
       expect(leak.mintedOn).toMatch(/^pod-[123]$/);
@@ -129,6 +130,7 @@ describe('the handle-leak scenario', () => {
     expect(result.requests).toBeGreaterThan(50);
     expect(handleLeaksOf(result.events)).toBe(0);
     expect(result.clientErrors).toBe(0);
+    expect(result, 'every call modern by its client\'s era, none counted as a stateless server\'s').toMatchObject({ handleLeaks: 0, modern: result.requests, sessionless: 0 });
     // A handle used on a pod other than the one that minted it (and, with no error, successfully): the fix at work, not luck.
     expect(crossed(result.events)).toBe(true);
   });

@@ -81,9 +81,31 @@ describe('the bug report', () => {
     const passed = buildReport({ title: 't', config, runtimeNote: 'process', versions: {}, events: [called(true, 3, null, null), unknown] });
     expect(passed.json.verdict).toMatchObject({ clientErrors: 1, recoverableErrors: 0, unknownOutcome: 1, slowCalls: 0, longestWaitMs: 2400 });
     expect(passed.markdown).toContain('PASS — no recoverable error (1 call in flight answered "outcome unknown").');
-    expect(passed.markdown).toMatch(/\| requests \| recoverable errors \| outcome unknown \| .* \| waits > 5 s \| longest wait ms \|.*\n.*\n\| 2 \| 0 \| 1 \| 0 \| 0 \| 0 \| 0 \| 2400 \|/);
+    expect(passed.markdown).toMatch(/\| requests \| recoverable errors \| outcome unknown \| .* \| waits > 5 s \| longest wait ms \|.*\n.*\n\| 2 \| 0 \| 1 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \| 2400 \|/);
     const failed = buildReport({ title: 't', config, runtimeNote: 'process', versions: {}, events: [called(false, 7000, -32001, 'Session not found'), unknown] });
     expect(failed.markdown).toContain('FAIL — 1 recoverable error seen by the clients (1 call in flight answered "outcome unknown").');
     expect(failed.json.verdict).toMatchObject({ recoverableErrors: 1, slowCalls: 1, longestWaitMs: 7000 });
+  });
+
+  it('says a pile-up, the handle leaks and the modern calls of its verdict, and warns of a known broken combination', () => {
+    const config = parseLabConfig({ pinning: 'service' });
+    const created = (i: number, pod: string): LabEvent => ({
+      type: 'session.created', at, replicaId: 'replica-1', sessionId: `s${i}`, backendSessionId: `b${i}`, pod, pinning: 'service',
+    });
+    const events: LabEvent[] = [
+      { type: 'service.endpoints', at, endpoints: ['http://127.0.0.1:4001/mcp', 'http://127.0.0.1:4002/mcp'] },
+      { type: 'pod.changed', at, pod: 'pod-1', state: 'ready', address: '127.0.0.1:4001', reason: 'started' },
+      ...Array.from({ length: 9 }, (_, i) => created(i, '127.0.0.1:4001')),
+      {
+        type: 'traffic.call', at, client: 'client-2', sessionId: null, method: 'tools/call cart.add', ok: true, latencyMs: 2, status: null, rpcCode: null,
+        error: null, count: null, stateLost: false, era: 'modern',
+      },
+      { type: 'handle.leak', at, handle: 'c7', mintedOn: 'pod-1', usedOn: 'pod-2', error: 'unknown cart', client: 'client-2', method: 'tools/call cart.add', mintedAt: at },
+    ];
+    const { json, markdown } = buildReport({ title: 't', config, runtimeNote: 'process', versions: {}, events });
+    expect(json.verdict).toMatchObject({ modern: 1, sessionless: 0, handleLeaks: 1, pileUp: { pod: 'pod-1', what: 'sessions', count: 9, of: 9 } });
+    expect(markdown).toMatch(/\| sessionless \| modern \| handle leaks \|.*\n.*\n\| 1 \| 0 \| 0 \| 0 \| 0 \| 0 \| 1 \| 1 \|/);
+    expect(markdown).toContain('Pile-up: pod-1 holds 9 of 9 sessions (100%) while other pods idle.');
+    expect(markdown).toMatch(/Warning: known broken combination — pinning to the service: .*choose pod pinning\./);
   });
 });

@@ -5,9 +5,11 @@ import type { LabEvent } from '../events.ts';
 import { verdictLine, verdictOf, type Verdict } from '../scenarios/verdict.ts';
 import { sourceOf } from '../server/source.ts';
 import type { ServerUnderTest } from '../server/under-test.ts';
+import { brokenComboLine, brokenCombosOf } from '../shared/broken-combos.ts';
 import { EXPLAINED, SLOW_CALL_MS } from '../shared/call-outcome.ts';
 import { describe, worthALine } from '../shared/describe.ts';
 import { sessionOf } from '../shared/names.ts';
+import { pileUpLine } from '../shared/pile-up.ts';
 import { reduceAll } from '../state/reducer.ts';
 import { emptySnapshot } from '../state/snapshot.ts';
 
@@ -133,10 +135,12 @@ function markdown(report: ReportJson): string {
     `- outcome unknown: ${EXPLAINED.unknownOutcome}`,
     `- waits > ${SLOW_CALL_MS / 1000} s: ${EXPLAINED.slowCalls}`,
     '',
-    `| requests | recoverable errors | outcome unknown | recoveries | state losses | sessionless | waits > ${SLOW_CALL_MS / 1000} s | longest wait ms | p50 ms | p99 ms |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    `| ${v.requests} | ${v.recoverableErrors} | ${v.unknownOutcome} | ${v.recoveries} | ${v.stateLosses} | ${v.sessionless} | ${v.slowCalls} | ${v.longestWaitMs} | ${v.latencyMs.p50} | ${v.latencyMs.p99} |`,
+    `| requests | recoverable errors | outcome unknown | recoveries | state losses | sessionless | modern | handle leaks | waits > ${SLOW_CALL_MS / 1000} s | longest wait ms | p50 ms | p99 ms |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| ${v.requests} | ${v.recoverableErrors} | ${v.unknownOutcome} | ${v.recoveries} | ${v.stateLosses} | ${v.sessionless} | ${v.modern} | ${v.handleLeaks} | ${v.slowCalls} | ${v.longestWaitMs} | ${v.latencyMs.p50} | ${v.latencyMs.p99} |`,
     '',
+    ...(v.pileUp ? [`Pile-up: ${pileUpLine(v.pileUp)}.`, ''] : []),
+    ...brokenCombosOf(c).flatMap((combo) => [`Warning: ${brokenComboLine(combo)}`, '']),
     ...(v.errorSamples.length ? ['Errors the clients saw:', '', ...v.errorSamples.map((e) => `- \`${e}\``), ''] : []),
     '## Setup',
     '',

@@ -1,5 +1,6 @@
 import { messageOf } from '../../proxy-core/errors.ts';
-import { parseLabConfig, pinningSchema, storeSchema, type LabConfigInput, type PinningKind, type StoreKind } from '../config.ts';
+import { parseLabConfig, pinningSchema, storeSchema, type AffinityPolicy, type LabConfigInput, type PinningKind, type StoreKind } from '../config.ts';
+import { brokenCombosOf, type BrokenCombo } from '../shared/broken-combos.ts';
 import { runScenario, type ScenarioRunOptions } from './run.ts';
 import { ScenarioNotApplicableError } from './scenarios.ts';
 import type { Verdict } from './verdict.ts';
@@ -10,6 +11,10 @@ export interface MatrixRow {
   store: StoreKind;
   pinning: PinningKind;
   recovery: boolean;
+  /** The ingress's affinity (the base lab's). */
+  affinity: AffinityPolicy;
+  /** The known broken combinations this row runs (app/shared/broken-combos.ts): its numbers are their cost. Empty: none. */
+  brokenCombos: BrokenCombo[];
   /** What the clients saw; null when the scenario did not apply or its run failed. */
   verdict: Omit<Verdict, 'errorSamples'> | null;
   /** Why the scenario cannot apply to this mode (no Redis of the lab's own to stop). */
@@ -20,7 +25,11 @@ export interface MatrixRow {
 
 export type MatrixMode = Pick<MatrixRow, 'store' | 'pinning' | 'recovery'>;
 
-/** Every store × every pinning × recovery on and off. */
+/**
+ * Every store × every pinning × recovery on and off. (Client-IP affinity is no mode of its
+ * own: in the lab it puts every client on one replica, a cost none of the columns measure —
+ * a row that read clean would hide it. A base lab with it has it named in `brokenCombos`.)
+ */
 export const MODES: readonly MatrixMode[] = storeSchema.options.flatMap((store) =>
   pinningSchema.options.flatMap((pinning) => [true, false].map((recovery) => ({ store, pinning, recovery }))));
 
@@ -55,7 +64,10 @@ export async function runMatrix(
 }
 
 async function runRow(scenario: string, mode: MatrixMode, config: LabConfigInput, options: ScenarioRunOptions): Promise<MatrixRow> {
-  const row: MatrixRow = { scenario, ...mode, verdict: null, notApplicable: null, failed: null };
+  const parsed = parseLabConfig(config);
+  const row: MatrixRow = {
+    scenario, ...mode, affinity: parsed.affinity, brokenCombos: brokenCombosOf(parsed), verdict: null, notApplicable: null, failed: null,
+  };
   try {
     const { errorSamples: _samples, events: _events, config: ran, versions: _versions, runtime: _runtime, scenario: _name, ...verdict } =
       await runScenario(scenario, config, { clients: options.clients, rate: options.rate, warmupMs: options.warmupMs });
@@ -71,10 +83,14 @@ async function runRow(scenario: string, mode: MatrixMode, config: LabConfigInput
 /** One row for progress logs: the mode, then its numbers, or n/a or the failure with the reason. */
 export function describeRow(row: MatrixRow): string {
   const mode = `${row.scenario} with store ${row.store}, pinning ${row.pinning}, recovery ${row.recovery ? 'on' : 'off'}`;
+  return `${mode}: ${outcomeOf(row)}${row.brokenCombos.length ? ` — known broken: ${row.brokenCombos.map((c) => c.title).join('; ')}` : ''}`;
+}
+
+function outcomeOf(row: MatrixRow): string {
   if (row.verdict) {
     const v = row.verdict;
-    return `${mode}: ${v.recoverableErrors} recoverable error(s), ${v.unknownOutcome} outcome unknown, ${v.recoveries} recoveries, longest wait ${v.longestWaitMs} ms`;
+    return `${v.recoverableErrors} recoverable error(s), ${v.unknownOutcome} outcome unknown, ${v.recoveries} recoveries, longest wait ${v.longestWaitMs} ms`;
   }
-  if (row.notApplicable) return `${mode}: n/a (${row.notApplicable})`;
-  return `${mode}: failed: ${row.failed}`;
+  if (row.notApplicable) return `n/a (${row.notApplicable})`;
+  return `failed: ${row.failed}`;
 }

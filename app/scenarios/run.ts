@@ -51,7 +51,8 @@ export async function runScenarioOn(lab: Lab, name: string, events: () => readon
   } finally {
     if (ownTraffic) await lab.stopTraffic();
   }
-  return { scenario: name, ...verdictOf(events().slice(from), { demo: lab.config.backend.kind === 'demo' }) };
+  const podsUp = lab.pods().filter((p) => p.state === 'ready').length;
+  return { scenario: name, ...verdictOf(events().slice(from), { demo: lab.config.backend.kind === 'demo', podsUp }) };
 }
 
 /** Starts a lab, runs the scenario on it (see runScenarioOn), stops the lab, and judges. */

@@ -5,8 +5,8 @@ import { describe, storyEvents, worthALine } from './describe.ts';
 
 const at = 1_700_000_000_000;
 const pods: Record<string, PodView> = {
-  'pod-2': { name: 'pod-2', state: 'dead', address: '127.0.0.1:4002', reason: 'killed', sessions: 0, requests: 9, unhealthy: {}, waiting: NOT_WAITING },
-  'pod-4': { name: 'pod-4', state: 'ready', address: '127.0.0.1:4004', reason: 'started', sessions: 1, requests: 1, unhealthy: {}, waiting: NOT_WAITING },
+  'pod-2': { name: 'pod-2', state: 'dead', address: '127.0.0.1:4002', reason: 'killed', sessions: 0, requests: 9, modernRequests: 0, unhealthy: {}, waiting: NOT_WAITING },
+  'pod-4': { name: 'pod-4', state: 'ready', address: '127.0.0.1:4004', reason: 'started', sessions: 1, requests: 1, modernRequests: 0, unhealthy: {}, waiting: NOT_WAITING },
 };
 const started: LabEvent = { type: 'recovery.started', at, replicaId: 'replica-1', sessionId: 'ab12cd34ef', fromPod: '127.0.0.1:4002', cause: 'connect-refused', generation: 0 };
 const done: LabEvent = {
@@ -69,6 +69,19 @@ suite('one story per event', () => {
     expect(describe(routed, pods).text).toBe('POST s1 via replica-1 → pod-4: 200');
   });
 
+  it('tells a modern request by its method and target, and a session dropped because its pod is gone with recovery off', () => {
+    const modern: LabEvent = {
+      type: 'request.routed', at, replicaId: 'replica-1', httpMethod: 'POST', sessionId: null, pod: '127.0.0.1:4004', status: 200, durationMs: 1, recovered: false,
+      era: 'modern', mcpMethod: 'tools/call', mcpName: 'cart.add',
+    };
+    expect(describe(modern, pods).text).toBe('POST modern tools/call cart.add via replica-1 → pod-4: 200');
+    const dropped: LabEvent = { type: 'session.deleted', at, replicaId: 'replica-2', sessionId: 'ab12cd34ef', pod: '127.0.0.1:4002', podStatus: null, podGone: 'connect-refused' };
+    expect(describe(dropped, pods)).toEqual({
+      kinds: ['sessions', 'errors'], tone: 'bad',
+      text: 'session ab12cd… dropped by replica-2: pod-2 is gone (connect refused) and recovery is off → "session not found", the client must start over',
+    });
+  });
+
   it('gives a log line its level where the tone does not show it', () => {
     expect(describe({ type: 'lab.log', at, level: 'warn', message: 'Docker not reachable' }, pods)).toEqual({ kinds: ['lab', 'errors'], tone: 'warn', text: 'warning: Docker not reachable' });
     expect(describe({ type: 'lab.log', at, level: 'info', message: 'calling tools/call echo' }, 'report').text).toBe('calling tools/call echo');
@@ -81,6 +94,9 @@ suite('one story per event', () => {
       text: 'replica-2: pod-4 stopped answering its health probes (2 failed, the last: no answer within 1000 ms) → unhealthy: '
         + 'no new sessions go to it, and its sessions move on their next request',
     });
+    expect(describe({ ...health, health: 'unhealthy', reason: 'connect-refused', failures: 2, byRequest: true }, pods).text).toBe(
+      'replica-2: pod-4 failed a request\'s fresh connection (connect-refused) → unhealthy: no new sessions go to it, and its sessions move on their next request',
+    );
     expect(describe({ ...health, health: 'healthy', reason: 'answered 405', failures: 0 }, 'report')).toEqual({
       kinds: ['pods'], tone: 'good', text: 'replica-2: 127.0.0.1:4004 answers its health probes again (last probe answered 405) → healthy',
     });

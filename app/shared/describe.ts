@@ -87,14 +87,23 @@ export function describe(event: LabEvent, audience: Audience): Story {
     `session ${id(e.sessionId)} lost ${pod(e.fromPod)} (${CAUSES[e.cause] ?? e.cause})`;
   // Exhaustive: an event type without a case here does not compile.
   switch (event.type) {
-    case 'request.routed':
-      return { kinds: ['sessions'], tone: 'info', text: `${event.httpMethod} ${id(event.sessionId)} via ${event.replicaId} → ${pod(event.pod)}: ${event.status}` };
+    case 'request.routed': {
+      // A modern request has no session: its method and target say what it was.
+      const what = event.era === 'modern' ? `modern ${[event.mcpMethod, event.mcpName].filter(Boolean).join(' ') || 'request'}` : id(event.sessionId);
+      return { kinds: ['sessions'], tone: 'info', text: `${event.httpMethod} ${what} via ${event.replicaId} → ${pod(event.pod)}: ${event.status}` };
+    }
     case 'session.created':
       return {
         kinds: ['sessions'], tone: 'info',
         text: `session ${id(event.sessionId)} created on ${pod(event.pod)} via ${event.replicaId} (pinning: ${event.pinning}${full ? `, backend session ${event.backendSessionId}` : ''})`,
       };
     case 'session.deleted':
+      if (event.podGone) {
+        return {
+          kinds: ['sessions', 'errors'], tone: 'bad',
+          text: `session ${id(event.sessionId)} dropped by ${event.replicaId}: ${pod(event.pod)} is gone (${CAUSES[event.podGone] ?? event.podGone}) and recovery is off → "session not found", the client must start over`,
+        };
+      }
       return {
         kinds: ['sessions'], tone: 'info',
         text: `session ${id(event.sessionId)} deleted on ${pod(event.pod)} via ${event.replicaId} (${event.podStatus === null ? 'the pod did not answer: gone' : `pod answered ${event.podStatus}`})`,
@@ -120,7 +129,9 @@ export function describe(event: LabEvent, audience: Audience): Story {
         ? { kinds: ['pods'], tone: 'good', text: `${event.replicaId}: ${pod(event.pod)} answers its health probes again (last probe ${event.reason}) → healthy` }
         : {
           kinds: ['pods'], tone: 'bad',
-          text: `${event.replicaId}: ${pod(event.pod)} stopped answering its health probes (${event.failures} failed, the last: ${event.reason}) → unhealthy: `
+          text: `${event.replicaId}: ${pod(event.pod)} ${event.byRequest
+            ? `failed a request's fresh connection (${event.reason})`
+            : `stopped answering its health probes (${event.failures} failed, the last: ${event.reason})`} → unhealthy: `
             + 'no new sessions go to it, and its sessions move on their next request',
         };
     case 'inflight.changed': {

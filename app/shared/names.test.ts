@@ -3,7 +3,7 @@ import type { LabEvent } from '../events.ts';
 import { NOT_WAITING, type PodView } from '../state/snapshot.ts';
 import { addressOfUrl, byNumber, podLabel, podNameAt, sessionOf, shortId } from './names.ts';
 
-const pod = (name: string, state: PodView['state'], address: string | null): PodView => ({ name, state, address, reason: '', sessions: 0, requests: 0, unhealthy: {}, waiting: NOT_WAITING });
+const pod = (name: string, state: PodView['state'], address: string | null): PodView => ({ name, state, address, reason: '', sessions: 0, requests: 0, modernRequests: 0, unhealthy: {}, waiting: NOT_WAITING });
 
 describe('names', () => {
   it('names an address by the live pod that has it, else by the dead one that had it', () => {

@@ -53,6 +53,11 @@ export interface CallRecord {
   args?: string[];
   /** The strings its result handed back that could be handles (bounded); none for a failed call. */
   returned?: string[];
+  /**
+   * Set by the lab on a failed call that carried a handle minted on another pod (its
+   * `handle.leak` event follows): the server's per-pod state, which no routing can fix.
+   */
+  handleLeak?: true;
 }
 
 /** A tool answered `isError`: a failed call, though a JSON-RPC success. */
