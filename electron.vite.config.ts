@@ -24,6 +24,8 @@ export default defineConfig({
     root: resolve(root, 'renderer'),
     build: {
       outDir: resolve(root, 'out/renderer'),
+      // electron-vite leaves bundles unminified; the renderer is what a browser parses on every load (web mode too).
+      minify: true,
       rollupOptions: { input: { index: resolve(root, 'renderer/index.html') } },
     },
     plugins: [react()],

@@ -7,7 +7,7 @@ import { buildReport, writeReport } from '../report/report.ts';
 import { describeRow, runMatrix } from '../scenarios/matrix.ts';
 import { runScenarioOn } from '../scenarios/run.ts';
 import { SCENARIO_NAMES } from '../shared/scenario-catalog.ts';
-import { reduce } from '../state/reducer.ts';
+import { reduceLive } from '../state/reducer.ts';
 import { emptySnapshot, type LabSnapshot } from '../state/snapshot.ts';
 import type { LabMessage } from './bridge.ts';
 import { commandArgs, type Command, type CommandArgs, type CommandResult, type LabStatus, type Reply } from './contract.ts';
@@ -15,6 +15,8 @@ import { LiveFeed, type ReaderOptions } from './live-feed.ts';
 
 /** Events kept for reports: enough for long runs, bounded for memory. */
 const MAX_EVENTS = 200_000;
+/** Events recorded but not reduced yet, at most: the snapshot is brought up to date when read, or at this many. */
+const FOLD_AT = 10_000;
 
 type Handlers = { [C in Command]: (args: CommandArgs<C>) => Promise<CommandResult<C>> };
 
@@ -25,7 +27,8 @@ type Handlers = { [C in Command]: (args: CommandArgs<C>) => Promise<CommandResul
  */
 export class LabService {
   private lab: Lab | null = null;
-  private snapshot: LabSnapshot = emptySnapshot();
+  private reduced: LabSnapshot = emptySnapshot();
+  private unreduced: LabEvent[] = [];
   private events: LabEvent[] = [];
   private readonly live = new LiveFeed(() => this.snapshot);
   private readonly defaults: Parameters<typeof Lab.start>[0];
@@ -69,6 +72,27 @@ export class LabService {
 
   getSnapshot(): LabSnapshot {
     return this.snapshot;
+  }
+
+  /**
+   * The snapshot now. Events are reduced in batches when it is read (a page opens, `snapshot.get`),
+   * not one by one as they come: at a thousand sessions each event would copy every session.
+   */
+  private get snapshot(): LabSnapshot {
+    return this.fold();
+  }
+
+  private set snapshot(snapshot: LabSnapshot) {
+    this.reduced = snapshot;
+    this.unreduced = [];
+  }
+
+  private fold(): LabSnapshot {
+    if (this.unreduced.length > 0) {
+      this.reduced = reduceLive(this.reduced, this.unreduced);
+      this.unreduced = [];
+    }
+    return this.reduced;
   }
 
   async close(): Promise<void> {
@@ -150,7 +174,8 @@ export class LabService {
   }
 
   private record(event: LabEvent): void {
-    this.snapshot = reduce(this.snapshot, event);
+    this.unreduced.push(event);
+    if (this.unreduced.length >= FOLD_AT) this.fold();
     if (this.events.length < MAX_EVENTS) this.events.push(event);
     this.live.push(event);
   }

@@ -215,3 +215,32 @@ describe('health and calls waiting', () => {
     expect(service.sessions.s2!.waiting).toEqual({ calls: 1, oldestAt: at + 1 });
   });
 });
+
+describe('clients seen', () => {
+  const seen = (t: number, name: string, sessionId: string | null): Extract<LabEvent, { type: 'client.seen' }> => ({
+    type: 'client.seen', at: t, sessionId, clientInfo: { name, version: '1.2.3' }, simulated: false, remoteAddress: '127.0.0.1',
+  });
+
+  it('keeps the lab\'s own clients by their traffic names, with the era of their calls, their sessions, errors and last pod', () => {
+    const s = reduceAll(emptySnapshot(), [
+      ...story.slice(0, 4),
+      call(at + 1, true, 2, { pod: 'pod-1' }),
+      call(at + 2, false, 2, { sessionId: 's2' }),
+      call(at + 3, true, 3, { client: 'client-2', sessionId: null, era: 'modern', pod: 'pod-2' }),
+      { type: 'handle.leak', at: at + 4, handle: 'cart-1', mintedOn: 'pod-1', usedOn: 'pod-2', error: 'unknown cart', client: 'client-2', method: 'tools/call cart.add', mintedAt: at },
+    ]);
+    expect(s.clients['client-1']).toMatchObject({ simulated: true, era: 'legacy', sessions: 2, sessionId: 's2', calls: 2, errors: 1, lastPod: 'pod-1', lastSeen: at + 2 });
+    expect(s.clients['client-2']).toMatchObject({ era: 'modern', sessions: 0, sessionId: null, calls: 1, errors: 0, leaks: 1, lastPod: 'pod-2' });
+  });
+
+  it('lists an external client by its clientInfo, names it on its session, counts its sessions\' requests, and tells a dual-era client', () => {
+    const routed: LabEvent = { type: 'request.routed', at: at + 5, replicaId: 'replica-1', httpMethod: 'POST', sessionId: 's1', pod: '127.0.0.1:9001', status: 200, durationMs: 1, recovered: false };
+    const s = reduceAll(emptySnapshot(), [...story.slice(0, 4), seen(at + 1, 'inspector', 's1'), routed, seen(at + 6, 'agent', null)]);
+    expect(s.clients.inspector).toMatchObject({ simulated: false, version: '1.2.3', era: 'legacy', sessions: 1, sessionId: 's1', calls: 1, lastSeen: at + 5, remoteAddress: '127.0.0.1' });
+    expect(s.sessions.s1!.client).toBe('inspector');
+    expect(s.clients.agent).toMatchObject({ era: 'modern', sessions: 0 });
+    expect(reduce(s, seen(at + 7, 'agent', 's9')).clients.agent).toMatchObject({ era: 'both', sessions: 1, sessionId: 's9' });
+    // The lab's own clients name themselves too: they are kept by their calls, not twice.
+    expect(reduce(s, { ...seen(at + 8, 'pinlab-client-1', 's1'), simulated: true }).clients).toBe(s.clients);
+  });
+});

@@ -19,7 +19,13 @@ export interface PodView {
   reason: string;
   /** Sessions pinned to it now. */
   sessions: number;
+  /** Requests it answered, of every era. */
   requests: number;
+  /**
+   * Of `requests`, those of MCP 2026-07-28 (modern: no session), each counted on the pod that
+   * really served it (`request.routed` with `era: 'modern'`): how the service spreads them.
+   */
+  modernRequests: number;
   /**
    * Replicas whose health probes find it unhealthy now (it stopped answering: hung, paused,
    * dead) → what their last probe saw (`no answer within 1000 ms`). Empty: healthy everywhere.
@@ -43,7 +49,7 @@ export interface SessionView {
   /** Address of the pod it is pinned to. */
   pod: string | null;
   lastReplica: string | null;
-  /** The simulated client using it, when it is one of the lab's. */
+  /** The client using it: one of the lab's own (`client-3`), or an external client's `clientInfo` name once the ingress saw it. */
   client: string | null;
   requests: number;
   reinits: number;
@@ -52,6 +58,32 @@ export interface SessionView {
   deleted: boolean;
   /** Its calls waiting for an answer now, on any pod, through any replica. */
   waiting: Waiting;
+}
+
+/** How a client has been seen to speak: with sessions (legacy), without (2026-07-28), or both (a dual-era client that fell back). */
+export type SeenEra = 'legacy' | 'modern' | 'both';
+
+/** A client the lab has seen: one of its own (by its traffic name, `client-3`), or one from outside (by its `clientInfo` name). */
+export interface ClientView {
+  name: string;
+  /** Its `clientInfo.version`; null for the lab's own clients. */
+  version: string | null;
+  simulated: boolean;
+  era: SeenEra;
+  /** Sessions it opened, and the newest (null: none, a modern client). */
+  sessions: number;
+  sessionId: string | null;
+  /** The lab's own clients: calls made and failed. External clients: requests routed on their sessions (errors unknown: 0). */
+  calls: number;
+  errors: number;
+  /** Handles it was handed on one pod that failed on another. */
+  leaks: number;
+  /** The pod that answered its last call, as the pod named itself (the lab's own clients); null when unknown. */
+  lastPod: string | null;
+  /** Its address as the ingress saw it (external clients). */
+  remoteAddress: string | null;
+  firstSeen: number;
+  lastSeen: number;
 }
 
 /** Calls one replica has waiting on one pod (`host:port`, or `service`), as its last `inflight.changed` said. */
@@ -83,6 +115,10 @@ export interface LabSnapshot {
   redis: { up: boolean | null; reason: string; keys: number | null };
   endpoints: string[];
   sessions: Record<string, SessionView>;
+  /** Ended sessions (deleted, or replaced by their client's newer one) dropped from `sessions` to keep it bounded: see `evictEnded`. */
+  evicted: number;
+  /** Every client seen, by name: the lab's own from their calls, external ones from `client.seen`. */
+  clients: Record<string, ClientView>;
   /** Calls waiting now, per replica and pod (key: `<replica> <pod>`), where any are: what `waiting` on pods and sessions adds up. */
   inFlight: Record<string, ReplicaWaiting>;
   /** The most recent notable events (routing of single requests left out), newest last. */
@@ -103,7 +139,7 @@ export const SERIES_SECONDS = 300;
 
 export function emptySnapshot(): LabSnapshot {
   return {
-    version: 0, server: null, pods: {}, replicas: {}, redis: { up: null, reason: '', keys: null }, endpoints: [], sessions: {}, inFlight: {}, recent: [], series: [],
+    version: 0, server: null, pods: {}, replicas: {}, redis: { up: null, reason: '', keys: null }, endpoints: [], sessions: {}, evicted: 0, clients: {}, inFlight: {}, recent: [], series: [],
     totals: { calls: 0, recoveries: 0, stateLosses: 0, ...NO_CALLS }, open: null,
   };
 }

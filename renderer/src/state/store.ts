@@ -1,8 +1,9 @@
 import type { LabMessage } from '../../../app/api/bridge.ts';
 import type { Command, CommandArgs, CommandResult, LabStatus } from '../../../app/api/contract.ts';
+import type { LabEvent } from '../../../app/events.ts';
 import type { LabSnapshot } from '../../../app/state/snapshot.ts';
 import type { Connection, ObservableBridge } from '../api/web-bridge.ts';
-import { applyMessage, emptySnapshot, noteActivity, pruneActivity, type Activity } from './apply.ts';
+import { applyEvents, emptyActivity, emptySnapshot, evictEnded, forgetSessions, noteActivity, pruneActivity, type Activity } from './apply.ts';
 
 export interface UiError {
   id: number;
@@ -47,11 +48,13 @@ export class LabStore {
   private statusTimer: ReturnType<typeof setTimeout> | undefined;
   private nextErrorId = 1;
   private statusAsked = 0;
+  /** Events received since the last publish: reduced in one batch when the frame comes. */
+  private pending: LabEvent[] = [];
 
   constructor(private readonly bridge: ObservableBridge) {
     this.draft = {
       snapshot: emptySnapshot(), status: undefined, statusError: null, connection: bridge.onConnection ? 'connecting' : 'live',
-      running: new Set(), errors: [], activity: { routed: new Map(), moved: new Map(), seen: new Map(), pinning: new Map() },
+      running: new Set(), errors: [], activity: emptyActivity(),
     };
     this.view = this.freeze();
   }
@@ -85,7 +88,7 @@ export class LabStore {
    */
   async run<C extends Command>(key: string, command: C, args?: CommandArgs<C>): Promise<CommandResult<C> | undefined> {
     this.draft.running.add(key);
-    if (command === 'lab.start') this.draft.snapshot = emptySnapshot(); // the lab starts from an empty snapshot too
+    if (command === 'lab.start') this.replaceSnapshot(emptySnapshot()); // the lab starts from an empty snapshot too
     this.changed();
     try {
       const reply = await this.bridge.invoke(command, args);
@@ -121,9 +124,12 @@ export class LabStore {
   }
 
   private receive(message: LabMessage): void {
-    this.draft.snapshot = applyMessage(this.draft.snapshot, message);
-    if ('snapshot' in message) noteActivity(this.draft.activity, message.snapshot.recent.filter((event) => event.type === 'session.created'), performance.now());
+    if ('snapshot' in message) {
+      this.replaceSnapshot(message.snapshot);
+      noteActivity(this.draft.activity, message.snapshot.recent.filter((event) => event.type === 'session.created'), performance.now());
+    }
     if ('events' in message) {
+      this.pending.push(...message.events);
       noteActivity(this.draft.activity, message.events, performance.now());
       if (message.events.some((event) => STATUS_EVENTS.has(event.type))) this.refreshStatusSoon();
     }
@@ -146,10 +152,20 @@ export class LabStore {
       cancelAnimationFrame(frame);
       clearTimeout(timer);
       this.scheduled = false;
+      const before = this.draft.snapshot;
+      this.draft.snapshot = applyEvents(before, this.pending);
+      this.pending = [];
+      if (this.draft.snapshot.evicted !== before.evicted) forgetSessions(this.draft.activity, this.draft.snapshot.sessions);
       pruneActivity(this.draft.activity, performance.now(), ACTIVITY_KEEP_MS);
       this.view = this.freeze();
       for (const listener of this.listeners) listener();
     };
+  }
+
+  /** A snapshot from the lab (or a new lab's empty one) replaces whatever was not applied yet. */
+  private replaceSnapshot(snapshot: LabSnapshot): void {
+    this.draft.snapshot = evictEnded(snapshot);
+    this.pending = [];
   }
 
   private freeze(): LabView {

@@ -55,8 +55,14 @@ export const PodCard = memo(function PodCard({ pod, box, density }: PodProps) {
       )}
     </span>
   );
+  const pileUp = pod.pileUp && !dead && (
+    <span className="pod-pile-up" data-testid={`pod-pile-up-${pod.name}`}
+      title={`Pile-up: ${pod.pileUp}. Check the ingress's affinity (client-ip sends one address to one replica) and the service: a real cluster once sent everything to one pod for days.`}>
+      ⚑ pile-up
+    </span>
+  );
   return (
-    <div className={`card pod-card state-${pod.state} density-${dead ? 'tiny' : density}${health ? ' is-unhealthy' : ''}`} style={place(box)} data-testid={`pod-card-${pod.name}`}
+    <div className={`card pod-card state-${pod.state} density-${dead ? 'tiny' : density}${health ? ' is-unhealthy' : ''}${pileUp ? ' is-piled' : ''}`} style={place(box)} data-testid={`pod-card-${pod.name}`}
       title={`${pod.name} ${pod.state}${pod.reason ? ` (${pod.reason})` : ''}${pod.address ? ` at ${pod.address}` : ''}${pod.inService ? '' : ' · not in the service'}`}>
       {dead || density === 'tiny' ? (
         <div className="card-row">
@@ -65,6 +71,7 @@ export const PodCard = memo(function PodCard({ pod, box, density }: PodProps) {
           <span className="card-dim mono">{dead ? (pod.reason || pod.address) : `${pod.sessions}s`}</span>
           {!dead && pod.waiting.calls > 0 && <span className="card-dim" title="calls waiting">⧗<WaitingCalls waiting={pod.waiting} form="short" testId={`pod-waiting-${pod.name}`} /></span>}
           {health}
+          {pileUp}
           <span className="grow" />
           {buttons}
         </div>
@@ -80,7 +87,8 @@ export const PodCard = memo(function PodCard({ pod, box, density }: PodProps) {
           <div className="card-row card-count" data-testid={`pod-sessions-${pod.name}`}>{counts}</div>
           <div className="card-row card-count"><WaitingCalls waiting={pod.waiting} form="full" testId={`pod-waiting-${pod.name}`} /></div>
           {health && <div className="card-note">{health}</div>}
-          <div className="card-row">{buttons}</div>
+          {/* On the buttons' row, where there is room: the first row keeps the port in view. */}
+          <div className="card-row">{buttons}<span className="grow" />{pileUp}</div>
         </>
       )}
     </div>

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { LabEvent } from '../../../app/events.ts';
-import { reduceAll } from '../../../app/state/reducer.ts';
+import { evictEnded, KEEP_ENDED_SESSIONS, reduce, reduceAll, reduceLive } from '../../../app/state/reducer.ts';
 import { emptySnapshot, type LabSnapshot } from '../../../app/state/snapshot.ts';
-import { buildGraph, hueOf, liveSessions, type GraphStatus } from './graph.ts';
-import { layoutTopology, slots } from './layout.ts';
+import { emptyActivity, noteActivity, pruneActivity, SESSIONLESS_HALF_LIFE_MS, sessionlessFlows } from '../state/apply.ts';
+import { BUNDLE_ABOVE, buildGraph, hueOf, liveSessions, type GraphStatus } from './graph.ts';
+import { bundlePaths, fanPaths, focusPath, layoutKey, layoutTopology, slots } from './layout.ts';
 
 const at = 1_700_000_000_000;
 const A = '127.0.0.1:4001';
@@ -230,5 +231,169 @@ describe('layoutTopology', () => {
 
   it('spreads slots evenly inside a card', () => {
     expect(slots({ x: 0, y: 100, w: 10, h: 40 }, 2, 0)).toEqual([110, 130]);
+  });
+});
+
+/** `n` more simulated clients, each with one session, spread over the two pods and the two replicas. */
+function crowd(n: number, extra: LabEvent[] = []): LabSnapshot {
+  const events: LabEvent[] = [];
+  for (let i = 1; i <= n; i++) {
+    const id = `c${i}`;
+    events.push(created(id, i % 2 ? A : B, i % 2 ? 'replica-1' : 'replica-2'), call(`crowd-${i}`, id));
+  }
+  return lab([...events, ...extra]);
+}
+
+function sessionless(replicaId: string, pod: string, times: number): LabEvent[] {
+  return Array.from({ length: times }, () => ({
+    type: 'request.routed' as const, at, replicaId, httpMethod: 'POST', sessionId: null, pod, status: 200, durationMs: 1, recovered: false, era: 'modern' as const,
+  }));
+}
+
+describe('at a thousand sessions', () => {
+  it('draws one line per session up to the bundling threshold, one per replica → pod past it, with counts', () => {
+    // lab() brings two sessions of its own: s1 (replica-1 → pod-1) and s2 (replica-2 → pod-2).
+    const few = buildGraph(crowd(BUNDLE_ABOVE - 2), status);
+    expect(few.sessions).toHaveLength(BUNDLE_ABOVE);
+    expect(few.bundles).toEqual([]);
+    const layoutFew = layoutTopology(few, 1280);
+    expect(layoutFew.sessionPaths.size).toBe(BUNDLE_ABOVE);
+    expect(layoutFew.funnel).toBeNull();
+
+    const many = buildGraph(crowd(998), status);
+    expect(many.sessions).toHaveLength(1000);
+    expect(many.bundles.map((b) => [b.id, b.sessions])).toEqual([['replica-1>pod-1', 500], ['replica-2>pod-2', 500]]);
+    const layout = layoutTopology(many, 1280);
+    expect(layout.sessionPaths.size, 'no line of its own per session').toBe(0);
+    expect(layout.funnel).toMatch(/^M .* Z$/);
+    const paths = bundlePaths(many, layout);
+    expect([...paths.keys()]).toEqual(['replica-1>pod-1', 'replica-2>pod-2']);
+    expect(paths.get('replica-1>pod-1')!.d.replace(/[^A-Z]/g, ''), 'the commands of a session\'s line').toBe('MCLCLC');
+    // Every client keeps a dot of its own, inside its column.
+    expect(layout.clients.size).toBe(1000);
+    for (const point of layout.clients.values()) {
+      expect(point.x).toBeGreaterThanOrEqual(layout.columns.clients.x);
+      expect(point.x).toBeLessThanOrEqual(layout.columns.clients.x + layout.columns.clients.w);
+      expect(point.y).toBeGreaterThanOrEqual(layout.lanes.y);
+      expect(point.y).toBeLessThanOrEqual(layout.lanes.y + layout.lanes.h);
+    }
+  });
+
+  it('gives a bundled session its own line when asked (selected or hovered): from its client\'s dot to its pod', () => {
+    const graph = buildGraph(crowd(998), status);
+    const layout = layoutTopology(graph, 1280);
+    const session = graph.sessions.find((s) => s.id === 'c7')!;
+    const d = focusPath(session, layout);
+    const numbers = d.split(' ').map(Number).filter((n) => !Number.isNaN(n));
+    const client = layout.clients.get('crowd-7')!;
+    const pod = layout.pods.get(session.pod!)!;
+    expect(numbers[1]).toBeCloseTo(client.y, 0);
+    expect(numbers.at(-2)).toBe(pod.x);
+    expect(numbers.at(-1)).toBeCloseTo(pod.y + pod.h / 2, 0);
+  });
+
+  it('keeps the layout\'s key while only counts change, bundled, so the cards keep their boxes', () => {
+    const before = buildGraph(crowd(998), status);
+    // Requests go round the replicas: sessions change bundles, the cards do not move.
+    const after = buildGraph(crowd(998, routed('c2', B, 3)), status);
+    expect(after.bundles).not.toEqual(before.bundles);
+    expect(layoutKey(after, 1280)).toBe(layoutKey(before, 1280));
+    // One line each, the same move is a new layout.
+    const few = crowd(10);
+    expect(layoutKey(buildGraph(reduceAll(few, routed('c2', B, 1)), status), 1280)).not.toBe(layoutKey(buildGraph(few, status), 1280));
+  });
+
+  it('hands memoized cards the same node while their pod and replica did not change', () => {
+    const snapshot = crowd(10);
+    const first = buildGraph(snapshot, status);
+    // A call changes the sessions and the clients, not the pods.
+    const second = buildGraph(reduceAll(snapshot, [call('crowd-3', 'c3')]), status);
+    expect(second.pods[0]).toBe(first.pods[0]);
+    expect(second.replicas[0]).toBe(first.replicas[0]);
+    const third = buildGraph(reduceAll(snapshot, routed('c3', A, 1)), status);
+    expect(third.pods.find((p) => p.name === 'pod-1')).not.toBe(first.pods.find((p) => p.name === 'pod-1'));
+    expect(third.pods.find((p) => p.name === 'pod-1')!.requests).toBe(first.pods.find((p) => p.name === 'pod-1')!.requests + 1);
+  });
+
+  it('evicts the oldest ended sessions beyond the bound, counts them, and keeps the live ones and the pods\' counts', () => {
+    const events: LabEvent[] = [];
+    const ended = KEEP_ENDED_SESSIONS + 30;
+    for (let i = 1; i <= ended; i++) {
+      events.push(created(`old${i}`, A, 'replica-1'), call(`client-${i}`, `old${i}`));
+      // Half are deleted; the other half are replaced by their client's newer session.
+      if (i % 2) events.push({ type: 'session.deleted', at, replicaId: 'replica-1', sessionId: `old${i}`, pod: A, podStatus: 200 });
+      else events.push(created(`new${i}`, B, 'replica-2'), call(`client-${i}`, `new${i}`));
+    }
+    const full = reduceAll(emptySnapshot(), [
+      { type: 'pod.changed', at, pod: 'pod-1', state: 'ready', address: A, reason: 'started' },
+      { type: 'pod.changed', at, pod: 'pod-2', state: 'ready', address: B, reason: 'started' },
+      ...events,
+    ]);
+    const kept = evictEnded(full);
+    expect(Object.keys(full.sessions)).toHaveLength(ended + ended / 2);
+    expect(kept.evicted).toBe(30);
+    expect(Object.keys(kept.sessions)).toHaveLength(KEEP_ENDED_SESSIONS + ended / 2);
+    expect(kept.sessions.old1, 'the oldest go first').toBeUndefined();
+    expect(kept.sessions[`old${ended}`]).toBeDefined();
+    expect(liveSessions(kept.sessions).map((s) => s.id)).toEqual(liveSessions(full.sessions).map((s) => s.id));
+    expect(kept.pods).toBe(full.pods);
+    expect(evictEnded(kept), 'nothing more to evict: the same snapshot').toBe(kept);
+    // A live view evicts as sessions come; a batch without any leaves the record as it is.
+    expect(reduceLive(full, [created('one-more', A, 'replica-1')]).evicted).toBe(30);
+    expect(reduceLive(full, routed(`old${ended}`, A, 1)).evicted).toBe(0);
+  });
+
+  it('reduces a batch to what the events one by one give, without touching its input', () => {
+    const start = crowd(20);
+    const frozen = JSON.stringify(start);
+    const batch: LabEvent[] = [...routed('c1', A, 3), call('crowd-4', 'c4'), created('c99', B, 'replica-2'), ...sessionless('replica-1', B, 2),
+      { type: 'inflight.changed', at, replicaId: 'replica-1', pod: A, calls: 1, oldestAt: at, sessions: [{ sessionId: 'c1', calls: 1, oldestAt: at }] }];
+    const together = reduceAll(start, batch);
+    expect(together).toEqual(batch.reduce(reduce, start));
+    expect(JSON.stringify(start)).toBe(frozen);
+    expect(together.sessions).not.toBe(start.sessions);
+    expect(together.endpoints, 'untouched parts are shared').toBe(start.endpoints);
+    expect(together.version).toBe(start.version + batch.length);
+  });
+});
+
+describe('requests without a session (2026-07-28)', () => {
+  it('fan out from each replica over the pods they went to, weighted by how many each got, and pin no line', () => {
+    const activity = emptyActivity();
+    noteActivity(activity, [...sessionless('replica-1', A, 3), ...sessionless('replica-1', B, 1), ...sessionless('replica-2', B, 2)], 1000);
+    const graph = buildGraph(lab(), status, { sessionless: sessionlessFlows(activity, 1000) });
+    expect(graph.fans.map(({ id, replica, pod, weight, share }) => ({ id, replica, pod, weight, share }))).toEqual([
+      { id: 'replica-1>pod-1', replica: 'replica-1', pod: 'pod-1', weight: 3, share: 0.75 },
+      { id: 'replica-1>pod-2', replica: 'replica-1', pod: 'pod-2', weight: 1, share: 0.25 },
+      { id: 'replica-2>pod-2', replica: 'replica-2', pod: 'pod-2', weight: 2, share: 1 },
+    ]);
+    expect(graph.sessions.map((s) => s.id), 'no session of their own').toEqual(['s1', 's2']);
+    const layout = layoutTopology(graph, 1280);
+    const fans = fanPaths(graph, layout);
+    expect(fans.get('replica-1>pod-1')!.width).toBeGreaterThan(fans.get('replica-1>pod-2')!.width);
+    // From the replica's right edge to the pod's left edge.
+    const numbers = fans.get('replica-2>pod-2')!.d.split(' ').map(Number).filter((n) => !Number.isNaN(n));
+    const replica = layout.replicas.get('replica-2')!;
+    expect(numbers[0]).toBe(replica.x + replica.w);
+    expect(numbers.at(-2)).toBe(layout.pods.get('pod-2')!.x);
+  });
+
+  it('fade as they stop, and are forgotten once faint', () => {
+    const activity = emptyActivity();
+    noteActivity(activity, sessionless('replica-1', A, 4), 0);
+    expect(sessionlessFlows(activity, SESSIONLESS_HALF_LIFE_MS)[0]!.weight).toBeCloseTo(2);
+    pruneActivity(activity, SESSIONLESS_HALF_LIFE_MS, 3000);
+    expect(activity.sessionless.size).toBe(1);
+    pruneActivity(activity, 10 * SESSIONLESS_HALF_LIFE_MS, 3000);
+    expect(activity.sessionless.size).toBe(0);
+    expect(buildGraph(lab(), status, { sessionless: sessionlessFlows(activity, 0) }).fans).toEqual([]);
+  });
+
+  it('flag the pod that served most of them as a pile-up while another pod idles', () => {
+    const piled = buildGraph(lab(sessionless('replica-1', A, 45)), status);
+    expect(piled.pods.find((p) => p.name === 'pod-1')!.pileUp).toMatch(/pod-1 served 45 of 45 modern requests/);
+    expect(piled.pods.find((p) => p.name === 'pod-2')!.pileUp).toBeNull();
+    const spread = buildGraph(lab([...sessionless('replica-1', A, 25), ...sessionless('replica-2', B, 25)]), status);
+    expect(spread.pods.map((p) => p.pileUp)).toEqual([null, null]);
   });
 });
