@@ -5,12 +5,15 @@
  *
  * 0 the start panel as it opens (image picked), 1 with a command server filled in, 2 its field errors, 3–4 a running lab
  * on server-everything calling `echo` (light, dark), 5 a stateless server's lab, 6 a lab on an
- * external Redis (a redis-server this script starts on a free loopback port).
+ * external Redis (a redis-server this script starts on a free loopback port), 7 the start panel
+ * naming the broken combinations chosen, 8 a mixed-era lab (half the clients modern) with two
+ * external SDK clients at the ingress (8b: its sessions panel), 9 the client check of one of them, verdict per fault (9b: dark).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { CLIENT_FAULT_NAMES } from '../app/shared/client-faults.ts';
 import { LabPage } from './pages/lab-page.ts';
 import { launchChromium } from './support/browser.ts';
 import { serveLab } from './support/serve.ts';
@@ -84,6 +87,36 @@ try {
     await shot('6-external-redis.png');
   } finally {
     redis.kill();
+  }
+
+  await page.getByTestId('stop-lab').click();
+  await page.getByTestId('start-lab').waitFor({ timeout: 60_000 });
+  await page.getByTestId('start-server-demo').click();
+  await ui.fillStart({ replicas: 3, pods: 3, runtime: 'process', store: 'memory', affinity: 'client-ip', pinning: 'service' });
+  await page.getByTestId('start-broken-combos').scrollIntoViewIfNeeded();
+  await shot('7-start-broken-combos.png');
+  await ui.fillStart({ replicas: 2, store: 'redis', affinity: 'round-robin', pinning: 'pod' });
+  await ui.startLab();
+  await ui.waitForPods(3);
+  await ui.setTraffic({ clients: 8, era: 'mix', modernShare: 0.5 });
+  await ui.startTraffic();
+  // Two external clients: the SDK's Client as shipped (never re-initializes after a 404), and one that does as the spec asks.
+  const url = await ui.ingressUrl();
+  const clients: ChildProcess[] = [[], ['--reinitialize']].map((flags) =>
+    spawn(process.execPath, ['app/client-check/fixtures/sdk-client.ts', url, ...flags], { stdio: 'ignore' }));
+  try {
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="external-client-name"]').length === 2, undefined, { timeout: 30_000 });
+    await page.waitForTimeout(5000);
+    await shot('8-mixed-eras.png');
+    await page.getByRole('region', { name: 'Sessions' }).screenshot({ path: join(dir, '8b-mixed-eras-sessions.png') });
+    await ui.checkClient('sdk-client-reinitializing', CLIENT_FAULT_NAMES);
+    await page.getByTestId('client-check').scrollIntoViewIfNeeded();
+    await shot('9-client-check.png');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('9b-client-check-dark.png');
+    await page.emulateMedia({ colorScheme: 'light' });
+  } finally {
+    for (const client of clients) client.kill();
   }
   process.stdout.write(`screenshots in ${dir}\n`);
 } finally {

@@ -1,8 +1,10 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { callOutcome } from '../app/shared/call-outcome.ts';
 import type { LabSnapshot } from '../app/state/snapshot.ts';
+import { rootPath } from '../app/paths.ts';
 import { ARTIFACTS, NO_CHROMIUM, servedPage } from './support/served-page.ts';
 
 /** The recoverable errors among the snapshot's recent events, for a failure to show. */
@@ -112,5 +114,95 @@ describe.skipIf(NO_CHROMIUM)('the UI in web mode, against a real lab (pinlab ser
     const json = JSON.parse(readFileSync(markdownPath!.replace(/\.md$/, '.json'), 'utf8'));
     expect(json.verdict.recoverableErrors).toBeGreaterThan(0);
     expect(json.sessions.length).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(NO_CHROMIUM)('both eras and both ends in web mode: broken combinations, modern clients, an external client checked', () => {
+  const served = servedPage(['--no-start']);
+  /** The external clients: the SDK's own Client (app/client-check/fixtures), made to re-initialize on a 404 as the spec asks, and as shipped. */
+  const external: ChildProcess[] = [];
+  const connect = (url: string, ...flags: string[]) =>
+    external.push(spawn(process.execPath, ['app/client-check/fixtures/sdk-client.ts', url, ...flags], { cwd: rootPath(), stdio: 'ignore' }));
+  afterAll(() => {
+    for (const client of external) client.kill();
+  });
+
+  it('names each broken combination in the start panel as it is chosen, before the lab starts, and none for the defaults', async () => {
+    const { ui } = served;
+    await ui.open(served.lab.url);
+    await ui.fillStart({ replicas: 1, store: 'memory' });
+    expect(await ui.brokenCombos('start')).toEqual([]);
+    await ui.fillStart({ replicas: 3 });
+    const memory = await ui.brokenCombos('start');
+    expect(memory).toHaveLength(1);
+    expect(memory[0]).toMatch(/memory/i);
+    await ui.fillStart({ store: 'redis', affinity: 'client-ip', pinning: 'service' });
+    const two = await ui.brokenCombos('start');
+    expect(two).toHaveLength(2);
+    expect(two.join('\n')).toMatch(/client-?ip/i);
+    expect(two.join('\n')).toMatch(/service/i);
+    await ui.screenshot(join(ARTIFACTS, '7-start-broken-combos.png'));
+    await ui.fillStart({ replicas: 2, pods: 3, runtime: 'process', affinity: 'round-robin', pinning: 'pod' });
+    expect(await ui.brokenCombos('start')).toEqual([]);
+    await ui.startLab();
+    await ui.waitForPods(3);
+    expect(await ui.brokenCombos('control')).toEqual([]);
+  });
+
+  it('era mix: the modern half of the clients is listed sessionless with a modern badge, the legacy half as sessions with a legacy badge', async () => {
+    const { ui, snapshot } = served;
+    await ui.setTraffic({ clients: 6, era: 'mix', modernShare: 0.5 });
+    await ui.startTraffic();
+    await expect.poll(async () => (await ui.sessionlessClients()).length, { timeout: 30_000 }).toBe(3);
+    expect(await ui.sessionlessClients()).toEqual(['client-1', 'client-2', 'client-3'].map((name) => ({ name, era: 'modern' })));
+    await expect.poll(() => ui.sessionRows(), { timeout: 30_000 }).toBe(3);
+    expect(await ui.sessionsEra()).toBe('legacy');
+    const clients = Object.values((await snapshot()).clients);
+    expect(clients.filter((c) => c.era === 'modern').map((c) => c.name).sort()).toEqual(['client-1', 'client-2', 'client-3']);
+    expect(clients.filter((c) => c.era === 'legacy' && c.sessions > 0).map((c) => c.name).sort()).toEqual(['client-4', 'client-5', 'client-6']);
+    await ui.screenshot(join(ARTIFACTS, '8-mixed-eras.png'));
+  });
+
+  it('an external SDK client at the ingress is listed by its clientInfo; "Check this client" passes its expiry and fails the 400 answer', async () => {
+    const { ui } = served;
+    const url = await ui.ingressUrl();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    connect(url, '--reinitialize');
+    await expect.poll(() => ui.externalClients(), { timeout: 30_000 }).toEqual(['sdk-client-reinitializing']);
+    await expect(ui.externalClient('sdk-client-reinitializing').innerText()).resolves.toMatch(/sdk-client-reinitializing \d+\.\d+\.\d+\s+legacy\s+1 session/i);
+    // Its session is listed with the others, under its own name.
+    await expect.poll(() => ui.page.locator('[data-testid^="session-row-"]', { hasText: 'sdk-client-reinitializing' }).count(), { timeout: 15_000 }).toBe(1);
+
+    await ui.checkClient('sdk-client-reinitializing', ['session-expiry', 'status-400']);
+    const verdicts = await ui.verdicts();
+    expect(verdicts.map(({ fault, verdict }) => ({ fault, verdict }))).toEqual([
+      { fault: 'session-expiry', verdict: 'PASS' },
+      { fault: 'status-400', verdict: 'FAIL' },
+    ]);
+    expect(verdicts[0]!.text).toMatch(/re-initialized/);
+    expect(verdicts[1]!.text).toMatch(/stuck/);
+    expect(await ui.checkSummary()).toMatch(/^1 of 2 faults passed, 1 failed · aimed at session \S+ first$/);
+    await ui.page.getByTestId('client-check').scrollIntoViewIfNeeded();
+    await ui.screenshot(join(ARTIFACTS, '9-client-check.png'));
+  });
+
+  it('the SDK\'s Client as shipped fails the expiry check: it never re-initializes after a 404 (typescript-sdk #1708), and the panel says so', async () => {
+    const { ui } = served;
+    connect(await ui.ingressUrl());
+    await expect.poll(() => ui.externalClients(), { timeout: 30_000 }).toContain('sdk-client');
+    await ui.checkClient('sdk-client', ['session-expiry']);
+    const [expiry] = await ui.verdicts();
+    expect(expiry).toMatchObject({ fault: 'session-expiry', verdict: 'FAIL' });
+    expect(expiry!.text).toMatch(/stuck — got HTTP 404 ×\d+ .*never re-initialized/);
+  });
+
+  it('service pinning switched on in the control bar is named there as a broken combination', async () => {
+    const { ui } = served;
+    await ui.page.evaluate(() => window.scrollTo(0, 0));
+    await ui.setSwitch('switch-pinning', 'service');
+    await expect.poll(() => ui.brokenCombos('control'), { timeout: 15_000 }).toHaveLength(1);
+    expect((await ui.brokenCombos('control'))[0]).toMatch(/service/i);
+    await ui.setSwitch('switch-pinning', 'pod');
+    await expect.poll(() => ui.brokenCombos('control'), { timeout: 15_000 }).toEqual([]);
   });
 });

@@ -1,5 +1,15 @@
 import type { Page } from 'playwright-core';
-import type { RuntimeChoice, StoreKind } from '../../app/config.ts';
+import type { AffinityPolicy, ClientsEra, PinningKind, RuntimeChoice, StoreKind } from '../../app/config.ts';
+import type { ClientFault } from '../../app/shared/client-faults.ts';
+
+/** One verdict row of a client check, as the panel shows it. */
+export interface ShownVerdict {
+  fault: string;
+  /** `PASS`, `FAIL`, `N/A`; '' while not judged. */
+  verdict: string;
+  /** The row's whole text. */
+  text: string;
+}
 
 /** The lab's page, as a test drives it: by the UI's test ids, never by its layout. */
 export class LabPage {
@@ -14,11 +24,20 @@ export class LabPage {
   }
 
   /** Fills the start panel's lab fields (`pods`, `replicas`, `runtime`…) by their test ids' suffixes. */
-  async fillStart(fields: { replicas?: number; pods?: number; runtime?: RuntimeChoice; store?: StoreKind }): Promise<void> {
+  async fillStart(fields: {
+    replicas?: number; pods?: number; runtime?: RuntimeChoice; store?: StoreKind; affinity?: AffinityPolicy; pinning?: PinningKind;
+  }): Promise<void> {
     if (fields.replicas !== undefined) await this.page.getByTestId('start-replicas').fill(String(fields.replicas));
     if (fields.pods !== undefined) await this.page.getByTestId('start-pods').fill(String(fields.pods));
     if (fields.runtime) await this.page.getByTestId('start-runtime').selectOption(fields.runtime);
     if (fields.store) await this.page.getByTestId('start-store').selectOption(fields.store);
+    if (fields.affinity) await this.page.getByTestId('start-affinity').selectOption(fields.affinity);
+    if (fields.pinning) await this.page.getByTestId('start-pinning').selectOption(fields.pinning);
+  }
+
+  /** The broken-combination warnings shown in the start panel (`start`) or the control bar (`control`), one line each. */
+  brokenCombos(where: 'start' | 'control'): Promise<string[]> {
+    return this.page.getByTestId(`${where}-broken-combos`).locator('li').allInnerTexts();
   }
 
   /** Picks "command" as the server under test and fills its fields as a person types them. */
@@ -66,6 +85,66 @@ export class LabPage {
 
   async startTraffic(): Promise<void> {
     await this.page.getByTestId('traffic-start').click();
+  }
+
+  /** How many clients the next traffic start runs, of which era (with `mix`, the modern share from 0 to 1). */
+  async setTraffic(traffic: { clients?: number; era?: ClientsEra; modernShare?: number }): Promise<void> {
+    if (traffic.clients !== undefined) await this.page.getByTestId('traffic-clients').fill(String(traffic.clients));
+    if (traffic.era) await this.page.getByTestId('traffic-era').selectOption(traffic.era);
+    if (traffic.modernShare !== undefined) await this.page.getByTestId('traffic-modern-share').fill(String(traffic.modernShare));
+  }
+
+  /** The era badge the sessions table carries (`legacy`: every session is of that era), as its text says it. */
+  async sessionsEra(): Promise<string> {
+    return (await this.page.getByTestId('sessions-era').textContent()) ?? '';
+  }
+
+  /** The sessionless clients the sessions panel lists: name (as the row's test id says) and era badge. */
+  async sessionlessClients(): Promise<{ name: string; era: string }[]> {
+    return this.page.locator('[data-testid^="sessionless-row-"]').evaluateAll((rows) => rows.map((row) => ({
+      name: row.getAttribute('data-testid')!.replace('sessionless-row-', ''),
+      era: row.querySelector('[data-era]')?.textContent ?? '',
+    })));
+  }
+
+  /** The ingress's URL, as the "connect your own client" panel shows it. */
+  async ingressUrl(): Promise<string> {
+    return (await this.page.getByTestId('ingress-url').textContent()) ?? '';
+  }
+
+  /** The clients from outside the lab, as listed at the ingress: their clientInfo names, most recent first. */
+  externalClients(): Promise<string[]> {
+    return this.page.getByTestId('external-client-name').allInnerTexts();
+  }
+
+  /** What an external client's entry says (name, version, era, sessions, last seen). */
+  externalClient(name: string) {
+    return this.page.getByTestId(`external-client-${name}`);
+  }
+
+  /** Runs "Check this client" with these faults only, and waits for the check to end (a verdict on each, or its error). */
+  async checkClient(name: string, faults: readonly ClientFault[], timeoutMs = 120_000): Promise<void> {
+    for (const box of await this.page.locator('[data-testid^="check-fault-"]').all()) {
+      const fault = (await box.getAttribute('data-testid'))!.replace('check-fault-', '') as ClientFault;
+      await box.setChecked(faults.includes(fault));
+    }
+    await this.page.getByTestId(`check-client-${name}`).click();
+    await this.page.getByTestId('client-check').waitFor();
+    await this.page.waitForFunction(() => !/^aiming/.test(document.querySelector('[data-testid="client-check-summary"]')?.textContent ?? 'aiming'),
+      undefined, { timeout: timeoutMs });
+  }
+
+  /** The client check's rows: each fault with its verdict word and what the row says. */
+  async verdicts(): Promise<ShownVerdict[]> {
+    return this.page.locator('[data-testid="client-check"] tbody tr').evaluateAll((rows) => rows.map((row) => ({
+      fault: row.getAttribute('data-testid')!.replace('verdict-', ''),
+      verdict: row.querySelector('[data-testid$="-word"]')?.textContent ?? '',
+      text: (row as HTMLElement).innerText,
+    })));
+  }
+
+  async checkSummary(): Promise<string> {
+    return (await this.page.getByTestId('client-check-summary').textContent()) ?? '';
   }
 
   /** Sets a two-position switch (`switch-pinning`, `switch-recovery`) and waits until the lab took it. */

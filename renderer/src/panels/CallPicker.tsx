@@ -1,4 +1,6 @@
+import type { ReactNode } from 'react';
 import type { LabStatus } from '../../../app/api/contract.ts';
+import type { ClientsEra } from '../../../app/config.ts';
 import type { ServerUnderTest, ToolInfo } from '../../../app/server/under-test.ts';
 import { parseArgs, placeholderArgs, requiredSummary } from '../model/tool-args.ts';
 
@@ -22,10 +24,14 @@ function argsText(tool: ToolInfo): string {
   return JSON.stringify(placeholderArgs(tool));
 }
 
-/** What "default" means on this lab, in words. */
-function defaultCall(status: LabStatus): string {
+/** What "default" means on this lab for clients of `era`, in words. */
+function defaultCall(status: LabStatus, era: ClientsEra): string {
   if (status.config.call) return `${status.config.call.tool} (set at start)`;
-  return status.config.backend.kind === 'demo' ? 'counter (its state-loss probe)' : 'ping + tools/list';
+  if (status.config.backend.kind !== 'demo') return era === 'modern' ? 'server/discover + tools/list' : 'ping + tools/list';
+  // The demo's modern clients hold cart handles: what leaks when carts live in each pod's memory.
+  const legacy = 'counter (its state-loss probe)';
+  const modern = 'cart handles (cart.create, add, get)';
+  return era === 'legacy' ? legacy : era === 'modern' ? modern : 'counter (legacy), cart handles (modern)';
 }
 
 interface Props {
@@ -33,6 +39,10 @@ interface Props {
   server: ServerUnderTest | null;
   choice: CallChoice;
   onChange: (choice: CallChoice) => void;
+  /** The era of the clients the next start runs: what "default" calls depends on it. */
+  era: ClientsEra;
+  /** Shown first in the row (the era of the clients). */
+  children?: ReactNode;
 }
 
 /**
@@ -40,15 +50,16 @@ interface Props {
  * tools (from its `tools/list`) with its arguments as JSON — prefilled from its input schema,
  * a parse error shown inline. The lab checks the arguments against the schema at start.
  */
-export function CallRow({ status, server, choice, onChange }: Props) {
+export function CallRow({ status, server, choice, onChange, era, children }: Props) {
   const tools = server?.tools ?? [];
   const tool = tools.find((t) => t.name === choice.tool);
   return (
     <div className="call-row" data-testid="traffic-call-row">
+      {children}
       <label className="control-group" title={'What each simulated client calls. "default" is what every server answers; a tool is checked against its input schema when traffic starts. A change applies at the next start.'}>
         <span className="switch-label">each client calls</span>
         <select value={tool?.name ?? ''} onChange={(e) => onChange({ ...choice, tool: e.target.value })} data-testid="traffic-call" className="call-select">
-          <option value="">default: {defaultCall(status)}</option>
+          <option value="">default: {defaultCall(status, era)}</option>
           {tools.length > 0 && (
             <optgroup label={`tools of ${server?.name ?? 'the server'}`}>
               {tools.map((t) => <option key={t.name} value={t.name} title={t.description}>{t.name}{t.title && t.title !== t.name ? ` — ${t.title}` : ''}</option>)}

@@ -1,19 +1,14 @@
 import { useState } from 'react';
 import type { LabStatus } from '../../../app/api/contract.ts';
-import { LIMITS, TRAFFIC_DEFAULTS, trafficSchema, type AffinityPolicy } from '../../../app/config.ts';
+import { LIMITS, modernShareSchema, TRAFFIC_DEFAULTS, trafficSchema, type AffinityPolicy, type ClientsEra } from '../../../app/config.ts';
+import { AFFINITY_POLICIES as POLICIES, CLIENT_ERAS as ERAS } from '../model/choices.ts';
 import { useLab, useServer } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 import { Switch } from '../ui/Switch.tsx';
+import { BrokenCombos } from './BrokenCombos.tsx';
 import { callOf, CallRow, type CallChoice } from './CallPicker.tsx';
 
-// What each of the lab's affinity policies does (the type insists on every one), in this order.
-const POLICIES: Record<AffinityPolicy, string> = {
-  'round-robin': 'each request to the next replica',
-  'client-ip': 'the same client address to the same replica',
-  cookie: 'a sticky cookie names the replica',
-  'session-hash': 'the Mcp-Session-Id picks the replica',
-};
-const { clients: CLIENTS, rate: RATE } = LIMITS;
+const { clients: CLIENTS, rate: RATE, modernShare: SHARE } = LIMITS;
 
 /** Traffic and the lab's switches: the knobs a demo turns between two breakages. */
 export function ControlBar({ status }: { status: LabStatus }) {
@@ -24,12 +19,18 @@ export function ControlBar({ status }: { status: LabStatus }) {
   const [rate, setRate] = useState(TRAFFIC_DEFAULTS.rate);
   const [choice, setChoice] = useState<CallChoice>({ tool: '', args: {} });
   const { config } = status;
+  // The era starts as the lab's config says (the default of traffic.start).
+  const [era, setEra] = useState<ClientsEra>(config.clientsEra);
+  const [share, setShare] = useState(config.modernShare);
   const call = callOf(choice, server?.tools ?? []);
-  const valid = trafficSchema.safeParse({ clients, rate }).success && !('error' in call);
+  const shareValid = era !== 'mix' || modernShareSchema.safeParse(share).success;
+  const valid = trafficSchema.safeParse({ clients, rate }).success && shareValid && !('error' in call);
   const start = () => {
-    if (!('error' in call)) void run('traffic', 'traffic.start', { clients, rate, ...call });
+    if (!('error' in call)) void run('traffic', 'traffic.start', { clients, rate, ...call, clientsEra: era, ...(era === 'mix' ? { modernShare: share } : {}) });
   };
-  const why = 'error' in call ? `arguments: ${call.error}` : `clients: ${CLIENTS.min}–${CLIENTS.max}, calls/s: ${RATE.min}–${RATE.max}`;
+  const why = 'error' in call
+    ? `arguments: ${call.error}`
+    : `clients: ${CLIENTS.min}–${CLIENTS.max}, calls/s: ${RATE.min}–${RATE.max}${era === 'mix' ? `, modern share: ${SHARE.min}–${SHARE.max}` : ''}`;
   return (
     <div className="control-bar">
       <fieldset className="control-group" aria-label="Traffic">
@@ -72,7 +73,24 @@ export function ControlBar({ status }: { status: LabStatus }) {
       <ActionButton busyKey="lab.stop" testId="stop-lab" title="Stop the lab: pods, replicas, Redis and ingress are removed" onClick={() => void run('lab.stop', 'lab.stop')}>
         stop lab
       </ActionButton>
-      <CallRow status={status} server={server} choice={choice} onChange={setChoice} />
+      <CallRow status={status} server={server} choice={choice} onChange={setChoice} era={era}>
+        <fieldset className="control-group" aria-label="Era of the clients">
+          <label title={`Which MCP era the simulated clients speak (applies at the next start): ${ERAS[era]}`}>
+            <span className="switch-label">clients speak</span>
+            <select value={era} onChange={(e) => setEra(e.target.value as ClientsEra)} data-testid="traffic-era">
+              {Object.entries(ERAS).map(([value, title]) => <option key={value} value={value} title={title}>{value}</option>)}
+            </select>
+          </label>
+          {era === 'mix' && (
+            <label title={`The share of the clients that are modern, from ${SHARE.min} to ${SHARE.max}: the first of them are modern, the rest legacy`}>
+              <input type="number" min={SHARE.min} max={SHARE.max} step={0.1} value={share} aria-invalid={!shareValid}
+                onChange={(e) => setShare(e.target.valueAsNumber)} data-testid="traffic-modern-share" />
+              <span className="switch-label">modern{Number.isFinite(share) ? ` (${Math.round(share * 100)} %)` : ''}</span>
+            </label>
+          )}
+        </fieldset>
+      </CallRow>
+      <BrokenCombos config={config} testId="control-broken-combos" />
     </div>
   );
 }

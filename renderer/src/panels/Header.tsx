@@ -35,6 +35,9 @@ export function Header() {
             title={EXPLAINED.recoverableErrors} />
           <Total label="outcome unknown" value={count(totals.unknownOutcome)} testId="unknown-outcome-total" tone={totals.unknownOutcome ? 'warn' : undefined}
             title={EXPLAINED.unknownOutcome} />
+          {totals.handleLeaks > 0 && (
+            <Total label="handle leaks" value={count(totals.handleLeaks)} testId="handle-leaks-total" tone="bad" title={EXPLAINED.handleLeaks} />
+          )}
           <Total label="recoveries" value={count(totals.recoveries)} testId="recoveries-total" title="Sessions transparently re-initialized on another pod" />
           <Total label="state losses" value={count(totals.stateLosses)} testId="state-losses-total" tone={totals.stateLosses ? 'warn' : undefined}
             title={(server?.kind ?? 'demo') === 'demo'

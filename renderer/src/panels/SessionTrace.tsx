@@ -3,6 +3,7 @@ import { describe } from '../../../app/shared/describe.ts';
 import { sessionOf } from '../../../app/shared/names.ts';
 import { clock } from '../model/format.ts';
 import { useLab } from '../state/context.tsx';
+import { EraBadge } from '../ui/EraBadge.tsx';
 
 /** One session's story: its events among the recent ones, oldest first. */
 export function SessionTrace({ session, onClose }: { session: SessionView; onClose: () => void }) {
@@ -12,11 +13,12 @@ export function SessionTrace({ session, onClose }: { session: SessionView; onClo
     <div className="session-trace" data-testid="session-trace">
       <header className="trace-header">
         <strong>trace of session <span className="mono">{session.id}</span></strong>
+        <EraBadge era="legacy" testId="trace-era" />
         <span className="grow" />
         <button type="button" className="btn btn-small btn-plain" onClick={onClose} aria-label="Close the trace">✕</button>
       </header>
       <p className="card-dim">
-        backend session <span className="mono">{session.backendSessionId ?? '—'}</span> · {session.requests} requests · {session.reinits} re-inits
+        {session.client ?? 'external client'} · backend session <span className="mono">{session.backendSessionId ?? '—'}</span> · {session.requests} requests · {session.reinits} re-inits
         {session.deleted ? ' · deleted' : ''}
       </p>
       {events.length === 0 ? (

@@ -1,38 +1,62 @@
 import { memo, useMemo, useState } from 'react';
-import type { LabSnapshot, SessionView } from '../../../app/state/snapshot.ts';
+import type { ClientView, LabSnapshot, SessionView } from '../../../app/state/snapshot.ts';
 import { podLabel, podNameAt, shortId } from '../../../app/shared/names.ts';
 import { LATE_WAIT_MS } from '../../../app/shared/call-outcome.ts';
-import { count } from '../model/format.ts';
+import { isIdle, sessionlessClients } from '../model/clients.ts';
+import { clock, count } from '../model/format.ts';
 import { useLab, useServer } from '../state/context.tsx';
 import { liveSessions } from '../topology/graph.ts';
+import { EraBadge } from '../ui/EraBadge.tsx';
+import { useNow } from '../ui/hooks.ts';
 import { WaitingCalls } from '../ui/Waiting.tsx';
 import { SessionTrace } from './SessionTrace.tsx';
 
-const MAX_ROWS = 300;
+/**
+ * Rows drawn until the user asks for all: a person reads a few dozen, and a table of a
+ * thousand live rows costs the page its frame rate (the topology draws every session anyway).
+ */
+const FIRST_ROWS = 60;
 
 interface Props {
   selected: string | null;
   onSelect: (sessionId: string | null) => void;
 }
 
-/** Every client session: where it is pinned, what it went through. A row opens the session's trace. */
+/**
+ * Every client session (legacy era): where it is pinned, what it went through; a row opens the
+ * session's trace. Then the clients that call without a session (modern era): nothing to pin.
+ */
 export function Sessions({ selected, onSelect }: Props) {
   const { snapshot } = useLab();
   const server = useServer();
   // The count column is the demo's per-session counter: other servers have none.
   const counter = (server?.kind ?? 'demo') === 'demo';
   const [showEnded, setShowEnded] = useState(false);
+  const [showAll, setShowAll] = useState(false);
   const all = useMemo(() => Object.values(snapshot.sessions), [snapshot.sessions]);
   const live = useMemo(() => new Set(liveSessions(snapshot.sessions).map((s) => s.id)), [snapshot.sessions]);
-  const rows = (showEnded ? all : all.filter((s) => live.has(s.id))).slice(-MAX_ROWS).reverse();
+  const listed = showEnded ? all : all.filter((s) => live.has(s.id));
+  const rows = (showAll ? listed : listed.slice(-FIRST_ROWS)).reverse();
   const ended = all.length - live.size;
   const session = selected ? snapshot.sessions[selected] : undefined;
+  const now = useNow(1000);
+  const everySessionless = useMemo(() => sessionlessClients(snapshot.clients, now, showEnded), [snapshot.clients, now, showEnded]);
+  const sessionless = showAll ? everySessionless : everySessionless.slice(0, FIRST_ROWS);
+  const hidden = listed.length - rows.length + everySessionless.length - sessionless.length;
 
   return (
     <section className="panel sessions-panel" aria-label="Sessions">
       <header className="panel-header">
-        <h2>Sessions <span className="panel-count">{live.size}</span></h2>
-        <label className="panel-option" title="Sessions deleted, or replaced by a newer one of the same client">
+        <h2>Sessions <span className="panel-count" data-testid="sessions-count">{live.size}</span></h2>
+        {/* Every session is of the legacy era (2026-07-28 has none): said once here, not on each row. */}
+        <EraBadge era="legacy" testId="sessions-era" />
+        {everySessionless.length > 0 && (
+          <span className="panel-hint" data-testid="sessionless-count">
+            + {everySessionless.length} sessionless client{everySessionless.length === 1 ? '' : 's'} <EraBadge era="modern" />
+          </span>
+        )}
+        <label className="panel-option" title={'Sessions deleted, or replaced by a newer one of the same client; clients idle for 10 s'
+          + (snapshot.evicted ? `. The oldest ${snapshot.evicted} ended sessions are no longer kept.` : '')}>
           <input type="checkbox" checked={showEnded} onChange={(e) => setShowEnded(e.target.checked)} /> show ended ({ended})
         </label>
       </header>
@@ -55,13 +79,22 @@ export function Sessions({ selected, onSelect }: Props) {
           <tbody>
             {rows.map((s) => (
               <Row key={s.id} session={s} pod={podLabel(snapshot.pods, s.pod)} podDead={isDead(snapshot, s)} ended={!live.has(s.id)}
-                selected={s.id === selected} onSelect={onSelect} counter={counter} />
+                selected={s.id === selected} onSelect={onSelect} counter={counter} external={isExternal(snapshot, s)} />
             ))}
           </tbody>
         </table>
         {rows.length === 0 && (server?.sessions === false
           ? <Stateless name={server.name} calls={snapshot.totals.sessionless} />
-          : <p className="empty">No sessions yet. Start traffic, or connect your own client to the ingress.</p>)}
+          : sessionless.length === 0 && <p className="empty">No sessions yet. Start traffic, or connect your own client to the ingress.</p>)}
+        {sessionless.length > 0 && <Sessionless clients={sessionless} now={now} />}
+        {(hidden > 0 || showAll) && (
+          <p className="empty more-rows">
+            {showAll ? `all ${count(listed.length + everySessionless.length)} rows shown` : `the newest ${FIRST_ROWS} shown, and ${count(hidden)} more`}
+            {' '}<button type="button" className="btn btn-small" data-testid="sessions-show-all" onClick={() => setShowAll(!showAll)}>
+              {showAll ? `show the newest ${FIRST_ROWS}` : 'show all'}
+            </button>
+          </p>
+        )}
       </div>
       {session && <SessionTrace session={session} onClose={() => onSelect(null)} />}
     </section>
@@ -79,6 +112,39 @@ function Stateless({ name, calls }: { name: string | null; calls: number }) {
   );
 }
 
+/** Modern (2026-07-28) clients: no session, so no pin — each call went to whichever pod the service picked. */
+function Sessionless({ clients, now }: { clients: ClientView[]; now: number }) {
+  return (
+    <table className="sessions-table sessionless-table" data-testid="sessionless-clients">
+      <caption>
+        Sessionless clients — no <code>Mcp-Session-Id</code>, nothing pinned: each call goes through the service to any pod
+      </caption>
+      <thead>
+        <tr>
+          <th>client</th>
+          <th title="the pod that answered its last call">last pod</th>
+          <th className="num" title="calls made (the lab's own clients), or requests routed (external ones)">calls</th>
+          <th className="num" title="calls that failed">errors</th>
+          <th className="num" title="handles it was handed on one pod that failed on another">leaks</th>
+          <th className="num">last seen</th>
+        </tr>
+      </thead>
+      <tbody>
+        {clients.map((c) => (
+          <tr key={c.name} className={isIdle(c, now) ? 'is-ended' : ''} data-testid={`sessionless-row-${c.name}`}>
+            <td>{c.name} <EraBadge era={c.era} />{!c.simulated && <span className="badge" title="a client from outside the lab, named by its clientInfo">external</span>}</td>
+            <td>{c.lastPod ?? '—'}</td>
+            <td className="num">{count(c.calls)}</td>
+            <td className={`num${c.errors ? ' text-bad' : ''}`}>{count(c.errors)}</td>
+            <td className={`num${c.leaks ? ' text-bad' : ''}`}>{count(c.leaks)}</td>
+            <td className="num mono card-dim">{clock(c.lastSeen)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function isDead(snapshot: LabSnapshot, session: SessionView): boolean {
   const name = podNameAt(snapshot.pods, session.pod);
   return name !== undefined && snapshot.pods[name]!.state === 'dead';
@@ -93,14 +159,26 @@ interface RowProps {
   onSelect: (sessionId: string | null) => void;
   /** Show the demo's counter column. */
   counter: boolean;
+  /** Its client came from outside the lab (or is not known yet). */
+  external: boolean;
 }
 
-const Row = memo(function Row({ session: s, pod, podDead, ended, selected, onSelect, counter }: RowProps) {
+function isExternal(snapshot: LabSnapshot, session: SessionView): boolean {
+  return session.client === null || snapshot.clients[session.client]?.simulated === false;
+}
+
+const Row = memo(function Row({ session: s, pod, podDead, ended, selected, onSelect, counter, external }: RowProps) {
   return (
     <tr className={`${selected ? 'is-selected' : ''}${ended ? ' is-ended' : ''}`} data-testid={`session-row-${s.id}`} onClick={() => onSelect(selected ? null : s.id)}
       onKeyDown={(e) => e.key === 'Enter' && onSelect(selected ? null : s.id)} tabIndex={0} aria-selected={selected}>
       <td className="mono" title={s.id}>{shortId(s.id)}</td>
-      <td>{s.client ?? <span className="card-dim">external</span>}</td>
+      <td className="client-cell">
+        {s.client === null ? <span className="card-dim">external</span> : (
+          // An external client's name can be long: cut, in full on hover, so the numbers stay in view.
+          <span className="client-name" title={external ? `${s.client}: a client from outside the lab, named by its clientInfo` : s.client}>{s.client}</span>
+        )}
+        {s.client !== null && external && <span className="badge" title="a client from outside the lab, named by its clientInfo">ext</span>}
+      </td>
       <td className="mono" title={s.backendSessionId ?? ''}>{shortId(s.backendSessionId)}</td>
       <td className={podDead ? 'text-bad' : ''} title={s.pod ?? ''}>{pod}</td>
       <td>{s.lastReplica ?? '—'}</td>

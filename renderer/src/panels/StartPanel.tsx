@@ -1,17 +1,22 @@
 import { useState } from 'react';
-import { LAB_DEFAULTS, LIMITS, type LabConfig, type RuntimeChoice, type StoreKind } from '../../../app/config.ts';
+import { LAB_DEFAULTS, LIMITS, type AffinityPolicy, type LabConfig, type RuntimeChoice, type StoreKind } from '../../../app/config.ts';
 import { describe } from '../../../app/shared/describe.ts';
+import { AFFINITY_POLICIES, PINNINGS } from '../model/choices.ts';
 import { clock } from '../model/format.ts';
 import { checkServerForm, EMPTY_SERVER_FORM, FIELDS_OF, type ServerField, type ServerForm } from '../model/server-form.ts';
 import { useLab } from '../state/context.tsx';
 import { ActionButton, useCommand } from '../ui/ActionButton.tsx';
 import { Field } from '../ui/Field.tsx';
+import { BrokenCombos } from './BrokenCombos.tsx';
 import { ServerFields } from './ServerFields.tsx';
 
-type Form = Partial<Pick<LabConfig, 'replicas' | 'pods' | 'store' | 'runtime'>>;
+type Form = Partial<Pick<LabConfig, 'replicas' | 'pods' | 'store' | 'runtime' | 'affinity' | 'pinning'>>;
 
 /** What the lab uses when a field is left alone (the lab's own defaults win: only changed fields are sent). */
-const SHOWN: Required<Form> = { replicas: LAB_DEFAULTS.replicas, pods: LAB_DEFAULTS.pods, store: LAB_DEFAULTS.store, runtime: LAB_DEFAULTS.runtime };
+const SHOWN: Required<Form> = {
+  replicas: LAB_DEFAULTS.replicas, pods: LAB_DEFAULTS.pods, store: LAB_DEFAULTS.store, runtime: LAB_DEFAULTS.runtime,
+  affinity: LAB_DEFAULTS.affinity, pinning: LAB_DEFAULTS.pinning,
+};
 // One label per choice of the lab's schema (the types insist on every one), listed in this order.
 const STORES: Record<StoreKind, string> = {
   redis: 'redis — shared by every replica',
@@ -22,6 +27,19 @@ const RUNTIMES: Record<RuntimeChoice, string> = {
   docker: 'docker — each pod a container',
   process: 'process — each pod a local process',
 };
+const AFFINITIES = Object.fromEntries(Object.entries(AFFINITY_POLICIES).map(([policy, what]) => [policy, `${policy} — ${what}`])) as Record<AffinityPolicy, string>;
+
+/** One of the lab's choices as a labelled select: an option per value, in the order `labels` lists them. */
+function Choice<T extends string>({ label, value, labels, onChange, testId }: { label: string; value: T; labels: Record<T, string>; onChange: (value: T) => void; testId: string }) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value as T)} data-testid={testId}>
+        {Object.entries<string>(labels).map(([v, text]) => <option key={v} value={v}>{text}</option>)}
+      </select>
+    </label>
+  );
+}
 
 /** No lab yet: what one is, and a Start button. While it starts: the image build and the pods coming up. */
 export function StartPanel() {
@@ -68,18 +86,11 @@ export function StartPanel() {
           pods
           <input type="number" min={LIMITS.pods.min} max={LIMITS.pods.max} value={value('pods')} onChange={(e) => set('pods', e.target.valueAsNumber)} data-testid="start-pods" />
         </label>
-        <label>
-          session store
-          <select value={value('store')} onChange={(e) => set('store', e.target.value as StoreKind)} data-testid="start-store">
-            {Object.entries(STORES).map(([store, label]) => <option key={store} value={store}>{label}</option>)}
-          </select>
-        </label>
-        <label>
-          pods run as
-          <select value={value('runtime')} onChange={(e) => set('runtime', e.target.value as RuntimeChoice)} data-testid="start-runtime">
-            {Object.entries(RUNTIMES).map(([runtime, label]) => <option key={runtime} value={runtime}>{label}</option>)}
-          </select>
-        </label>
+        <Choice label="session store" value={value('store')} labels={STORES} onChange={(v) => set('store', v)} testId="start-store" />
+        <Choice label="pods run as" value={value('runtime')} labels={RUNTIMES} onChange={(v) => set('runtime', v)} testId="start-runtime" />
+        <Choice label="ingress affinity" value={value('affinity')} labels={AFFINITIES} onChange={(v) => set('affinity', v)} testId="start-affinity" />
+        <Choice label="a session pins" value={value('pinning')} labels={PINNINGS} onChange={(v) => set('pinning', v)} testId="start-pinning" />
+        <BrokenCombos config={{ ...LAB_DEFAULTS, ...form }} testId="start-broken-combos" />
         {redisShown && (
           <Field label="external Redis URL (optional)" wide testId="start-redis-url" error={shown.redisUrl}
             hint="empty: the lab starts its own Redis and removes it at the end. An external one is shared as it is: the lab will not stop or flush it.">
