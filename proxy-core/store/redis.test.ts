@@ -205,6 +205,24 @@ describe('Redis coming back empty', () => {
     expect(await read, 'not "session not found"').toEqual(session);
   });
 
+  it('a recovery whose commit finds the record gone with a Redis that came back empty writes the new generation back', async () => {
+    const redis = await redisUp();
+    const { store, inner } = await resilient(redis.url, 60);
+    const session = record();
+    await store.create(session, INIT);
+    expect(await store.claimRecovery(session.clientSessionId, 0, 'me')).toEqual({ kind: 'won' });
+
+    const next = { ...session, generation: 1, backendSessionId: 'backend-1' };
+    let commit: unknown;
+    // The commit reaches the restarted, empty Redis first: before this replica has written anything back.
+    inner.redis.once('ready', () => void store.commitRecovery(next, 'me').then((c) => (commit = c)));
+    await restartRedis(redis);
+    await until('the commit', () => commit !== undefined);
+    expect(commit).toEqual({ kind: 'ok' });
+    expect(JSON.parse((await redis.client.get(`pinlab:session:${session.clientSessionId}`))!)).toEqual(next);
+    expect(await redis.client.get(`pinlab:init:${session.clientSessionId}`)).toBe(INIT);
+  });
+
   it('a recovery claimed on a session this replica is about to write back finds it (written first), not "gone"', async () => {
     const redis = await redisUp();
     const { store, inner, log } = await resilient(redis.url, 600);

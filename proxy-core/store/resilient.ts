@@ -201,7 +201,8 @@ export class ResilientStore implements SessionStore {
 
   async commitRecovery(next: SessionRecord, owner: string): Promise<CommitResult> {
     try {
-      const result = await this.inner.commitRecovery(next, owner);
+      let result = await this.inner.commitRecovery(next, owner);
+      if (result.kind === 'missing' && (await this.vanishedWithRedis(next))) result = { kind: 'ok' };
       if (result.kind === 'ok') this.remember(next);
       else if (result.kind === 'moved') this.remember(result.record);
       return result;
@@ -249,9 +250,7 @@ export class ResilientStore implements SessionStore {
     if (this.restartCheck) await this.restartCheck; // one round trip, not the flush
     const local = this.awaitingWriteBack(id);
     if (local) return this.writeBack(local);
-    // From when Redis (re)started — a replica that connected after that never saw a restart — or this replica found it.
-    const since = Math.max(this.restartSeenAt, this.inner.redisStartedAt ?? 0);
-    while (Date.now() - since < WRITE_BACK_GRACE_MS) {
+    while (this.recentlyRestarted()) {
       await sleep(WRITE_BACK_POLL_MS);
       const record = await this.inner.get(id);
       if (record) return record;
@@ -259,11 +258,32 @@ export class ResilientStore implements SessionStore {
     return undefined;
   }
 
+  /**
+   * A commit found no record: when Redis came back empty while this replica re-initialized
+   * the session (it has a copy), the new generation is written back — unless the session was
+   * deleted meanwhile (its tombstone) or another replica wrote a newer one.
+   */
+  private async vanishedWithRedis(next: SessionRecord): Promise<boolean> {
+    const copy = this.copies.get(next.clientSessionId);
+    if (!copy) return false;
+    if (this.restartCheck) await this.restartCheck;
+    return this.recentlyRestarted() && this.inner.upsertNewer(next, copy.initializeBody);
+  }
+
+  /**
+   * Redis (re)started moments ago, by its own uptime (a replica that connected only after the
+   * restart never saw one) or by when this replica found it: it may still be getting its
+   * sessions back from the replicas.
+   */
+  private recentlyRestarted(): boolean {
+    return Date.now() - Math.max(this.restartSeenAt, this.inner.redisStartedAt ?? 0) < WRITE_BACK_GRACE_MS;
+  }
+
   /** What this replica is about to write for `id`: a pending write, or a fresh copy while a restarted Redis is given them back. */
   private awaitingWriteBack(id: string): Copy | undefined {
     const pending = this.pending.get(id);
     if (pending !== undefined) return pending ?? undefined;
-    const copy = this.writingBack ? this.copies.get(id) : undefined;
+    const copy = this.writingBack || this.recentlyRestarted() ? this.copies.get(id) : undefined;
     return copy && this.fresh(copy) ? copy : undefined;
   }
 
