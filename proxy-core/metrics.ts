@@ -2,17 +2,32 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { methodLabel } from './mcp-headers.ts';
 import type { McpProxy } from './proxy.ts';
 
+let processMetrics: Registry | null = null;
+
+/**
+ * The process's default metrics, collected once per process: each collection starts an event
+ * loop delay monitor and GC observers that live as long as the process, so a collection per
+ * proxy (the lab restarts its in-process replicas) would pile them up.
+ */
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 /**
  * Prometheus metrics for one proxy, built from its events alone (so a proxy without
  * metrics pays nothing). One registry per proxy: the lab runs several in one process.
  */
 export class ProxyMetrics {
-  readonly registry = new Registry();
+  /** This proxy's metrics, and the process's (CPU, memory, event loop…) when asked for. */
+  readonly registry: Registry;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(proxy: McpProxy, options: { processMetrics?: boolean } = {}) {
-    const registry = this.registry;
-    if (options.processMetrics) collectDefaultMetrics({ register: registry });
+    const registry = new Registry();
     // The replica's name as an info metric, not a default label: default labels make
     // prom-client merge and hash a label object on every observation of the hot path.
     new Gauge({ name: 'pinlab_proxy_info', help: 'This replica (value is always 1).', labelNames: ['replica', 'store'] as const, registers: [registry] })
@@ -84,6 +99,8 @@ export class ProxyMetrics {
       proxy.events.on('pod.health', (e) => unhealthy.labels(e.pod).set(e.health === 'unhealthy' ? 1 : 0)),
       proxy.events.on('inflight.ended', (e) => ended.labels(e.reason, e.outcome).inc()),
     );
+    // Merged last: a merge takes the metrics registered so far.
+    this.registry = options.processMetrics ? Registry.merge([processRegistry(), registry]) : registry;
   }
 
   close(): void {

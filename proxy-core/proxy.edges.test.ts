@@ -203,7 +203,11 @@ describe('the edges of proxying', () => {
     const port = (proxy.metricsServer!.address() as { port: number }).port;
     const metrics = await request(`http://127.0.0.1:${port}/metrics`);
     expect(metrics.statusCode).toBe(200);
-    expect(await metrics.body.text()).toMatch(/pinlab_proxy_info\{replica="replica-1",store="redis"\} 1/);
+    const text = await metrics.body.text();
+    expect(text).toMatch(/pinlab_proxy_info\{replica="replica-1",store="redis"\} 1/);
+    // The process's own figures too — collected once per process, however many proxies it runs (the lab's replicas).
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
     const onMcpPort = await request(new URL('/metrics', proxy.url));
     await onMcpPort.body.dump();
     expect(onMcpPort.statusCode).toBe(404);
