@@ -7,6 +7,7 @@ import { NotServedError, RelayHandler, type BodyTap } from '../../proxy-core/htt
 import { readRequestBody } from '../../proxy-core/http/body.ts';
 import { upstreamHeaders } from '../../proxy-core/http/headers.ts';
 import { transportCause } from '../../proxy-core/upstream/upstream.ts';
+import { keepWhileOpen } from '../../proxy-core/while-open.ts';
 import { MessageTap } from '../../proxy-core/replay-safety.ts';
 import { isSimulatedClient } from '../shared/client-faults.ts';
 import { AFFINITY_COOKIE, chooseReplica, type AffinityPolicy } from './affinity.ts';
@@ -189,7 +190,7 @@ export class Ingress {
     const peek = body ? peekClient(body) : null;
     const exchange = this.observers.size > 0 ? exchangeOf(req, sessionId, body, peek) : null;
     if (exchange) res.once('close', () => this.ended(exchange, res));
-    if (req.method === 'GET' && sessionId) this.trackStream(sessionId, res);
+    if (req.method === 'GET' && sessionId) keepWhileOpen(this.streams, sessionId, res);
     const tried = new Set<string>();
     for (;;) {
       const targets = this.targets().filter((t) => !tried.has(t.id));
@@ -230,16 +231,6 @@ export class Ingress {
         return;
       }
     }
-  }
-
-  private trackStream(sessionId: string, res: ServerResponse): void {
-    let open = this.streams.get(sessionId);
-    if (!open) this.streams.set(sessionId, (open = new Set()));
-    open.add(res);
-    res.once('close', () => {
-      open.delete(res);
-      if (open.size === 0 && this.streams.get(sessionId) === open) this.streams.delete(sessionId);
-    });
   }
 
   /** Reads the answer's head (the session an initialize opened) and, for an observer, the calls' errors. */

@@ -90,13 +90,7 @@ export class Service {
 
   /** Round-robin over the healthy endpoints, as IPVS's `rr` does over ready ones. */
   pick(): Endpoint | undefined {
-    const count = this.endpoints.length;
-    for (let i = 0; i < count; i++) {
-      const endpoint = this.endpoints[this.next % count] as Endpoint;
-      this.next = (this.next + 1) % count;
-      if (this.healthy(endpointKey(endpoint))) return endpoint;
-    }
-    return undefined;
+    return this.nextWhere(this.healthy);
   }
 
   /**
@@ -106,16 +100,18 @@ export class Service {
    * (connections refused or closed) are tried last of all.
    */
   private pickAny(): Endpoint | undefined {
+    return this.nextWhere((pod) => !this.refusing(pod)) ?? this.nextWhere(() => true);
+  }
+
+  /** The next endpoint in turn that `accept`s its key; undefined when none does. */
+  private nextWhere(accept: (pod: string) => boolean): Endpoint | undefined {
     const count = this.endpoints.length;
     for (let i = 0; i < count; i++) {
       const endpoint = this.endpoints[this.next % count] as Endpoint;
       this.next = (this.next + 1) % count;
-      if (!this.refusing(endpointKey(endpoint))) return endpoint;
+      if (accept(endpointKey(endpoint))) return endpoint;
     }
-    if (count === 0) return undefined;
-    const endpoint = this.endpoints[this.next % count] as Endpoint;
-    this.next = (this.next + 1) % count;
-    return endpoint;
+    return undefined;
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { Agent, Client, Pool, type Dispatcher } from 'undici';
 import type { RelayHandler, RelayOutcome } from '../http/relay.ts';
 import { CallCutError } from '../inflight.ts';
+import { keepWhileOpen } from '../while-open.ts';
 import { podAddress, type Service } from './service.ts';
 
 /** The origin undici keys service connections by; never resolved: the service's connector dials. */
@@ -92,7 +93,7 @@ export class Upstream {
   relayToPod(target: string, out: Outgoing, handler: RelayHandler, fresh = false): Promise<RelayOutcome> {
     const { origin, path } = splitTarget(target);
     const options = { origin, path: path + out.query, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body: out.body };
-    if (fresh) oneShot(origin, { timeout: this.connectTimeoutMs }, options, handler);
+    if (fresh) oneShot(new Client(origin, { connect: { timeout: this.connectTimeoutMs }, pipelining: 1, bodyTimeout: 0 }), options, handler);
     else this.pods.dispatch(options, handler);
     return handler.done;
   }
@@ -102,11 +103,8 @@ export class Upstream {
     const options = {
       origin: SERVICE_ORIGIN, path: this.service.path + out.query, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body: out.body,
     };
-    if (fresh) {
-      const client = this.serviceClient(SERVICE_ORIGIN, { pipelining: 1, bodyTimeout: 0 }, false);
-      client.dispatch(options, handler);
-      void client.close(); // waits for the request dispatched, then closes
-    } else this.pooledService.dispatch(options, handler);
+    if (fresh) oneShot(this.serviceClient(SERVICE_ORIGIN, { pipelining: 1, bodyTimeout: 0 }, false), options, handler);
+    else this.pooledService.dispatch(options, handler);
     return handler.done;
   }
 
@@ -192,22 +190,12 @@ export class Upstream {
       ...options,
       connect: this.service.connector(this.connectTimeoutMs, (socket) => {
         client.pod = podAddress(socket);
-        if (tracked) this.track(socket);
+        if (tracked) keepWhileOpen(this.serviceSockets, client.pod, socket);
       }),
     }, this.servedBy);
     return client;
   }
 
-  private track(socket: Socket): void {
-    const pod = podAddress(socket);
-    let sockets = this.serviceSockets.get(pod);
-    if (!sockets) this.serviceSockets.set(pod, (sockets = new Set()));
-    sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (sockets.size === 0 && this.serviceSockets.get(pod) === sockets) this.serviceSockets.delete(pod);
-    });
-  }
 }
 
 /**
@@ -231,9 +219,8 @@ class ServiceClient extends Client {
   }
 }
 
-/** Dispatches one request on a connection of its own, closed once the request is over. */
-function oneShot(origin: string, connect: Client.Options['connect'], options: Dispatcher.DispatchOptions, handler: RelayHandler): void {
-  const client = new Client(origin, { connect, pipelining: 1, bodyTimeout: 0 });
+/** Dispatches one request on `client`, a connection of its own, closed once the request is over. */
+function oneShot(client: Client, options: Dispatcher.DispatchOptions, handler: RelayHandler): void {
   client.dispatch(options, handler);
   void client.close(); // waits for the request dispatched, then closes
 }
