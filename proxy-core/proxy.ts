@@ -316,7 +316,7 @@ export class McpProxy {
     ex.pod = pod;
     const canRecover = record !== null && this.settings.recovery && !ex.recovered;
     // The pod a recovery just gave died before the replay was written: recover again, the request ran nowhere.
-    const redial = () => record !== null && this.settings.recovery && ex.recovered && ex.redials++ < MAX_REDIALS;
+    const redial = () => this.settings.recovery && ex.recovered && ex.redials++ < MAX_REDIALS;
     const gone = record ? this.goneCause(pod) : null;
     if (record && gone) {
       // Sending would wait on a pod that stopped answering, or is gone: recover at once, as for a dead pod.
@@ -336,7 +336,7 @@ export class McpProxy {
       // Never written: the pod did not see it. Recover at once.
       if (!handler.requestStarted) {
         if (record && cause !== 'connect-reset') this.health.suspect(pod, cause);
-        if (canRecover || redial()) return this.recoverAndReplay(ex, method, record!, body, cause);
+        if (record && (canRecover || redial())) return this.recoverAndReplay(ex, method, record, body, cause);
         if (record?.pinning === 'pod' && !this.settings.recovery) return this.podGone(ex, record, body, cause);
         throw error;
       }

@@ -99,13 +99,13 @@ function step(next: LabSnapshot, event: LabEvent): void {
         id: event.sessionId, backendSessionId: event.backendSessionId, pod: event.pod, lastReplica: event.replicaId, client: null,
         requests: 0, reinits: 0, counter: null, stateLost: 0, deleted: false, waiting: NOT_WAITING,
       });
-      next.pods = repin(state.pods, null, event.pod);
+      repin(next, null, event.pod);
       break;
     case 'session.deleted': {
       const session = state.sessions[event.sessionId];
       if (session) {
         put(next, 'sessions', event.sessionId, { ...session, deleted: true });
-        next.pods = repin(state.pods, session.pod, null);
+        repin(next, session.pod, null);
       }
       break;
     }
@@ -118,7 +118,7 @@ function step(next: LabSnapshot, event: LabEvent): void {
       const session = state.sessions[event.sessionId];
       if (session && (session.pod !== event.toPod || !event.reused)) {
         put(next, 'sessions', event.sessionId, { ...session, pod: event.toPod, reinits: event.generation, lastReplica: event.replicaId, stateLost: session.stateLost + lost });
-        if (session.pod !== event.toPod) next.pods = repin(state.pods, session.pod, event.toPod);
+        if (session.pod !== event.toPod) repin(next, session.pod, event.toPod);
       }
       break;
     }
@@ -134,7 +134,7 @@ function step(next: LabSnapshot, event: LabEvent): void {
       break;
     case 'handle.leak': {
       const client = state.clients[event.client];
-      if (client) next.clients = { ...state.clients, [client.name]: { ...client, leaks: client.leaks + 1 } };
+      if (client) put(next, 'clients', client.name, { ...client, leaks: client.leaks + 1 });
       break;
     }
     default:
@@ -221,14 +221,12 @@ function close(open: NonNullable<LabSnapshot['open']>): SeriesPoint {
 }
 
 /** Moves one session's pin from one pod (by address) to another in the pod counts. */
-function repin(pods: Record<string, PodView>, from: string | null, to: string | null): Record<string, PodView> {
-  let next = pods;
+function repin(next: LabSnapshot, from: string | null, to: string | null): void {
   for (const [address, delta] of [[from, -1], [to, 1]] as const) {
-    const name = podNameAt(next, address);
-    const pod = name ? next[name] : undefined;
-    if (pod) next = { ...next, [pod.name]: { ...pod, sessions: Math.max(0, pod.sessions + delta) } };
+    const name = podNameAt(next.pods, address);
+    const pod = name ? next.pods[name] : undefined;
+    if (pod) put(next, 'pods', pod.name, { ...pod, sessions: Math.max(0, pod.sessions + delta) });
   }
-  return next;
 }
 
 /** A replica's verdict on a pod changed: its mark is set (unhealthy, with why) or cleared. */
