@@ -20,6 +20,7 @@ import { identifyServer, unidentified } from './server/identify.ts';
 import { checkToolCall, type ToolCall } from './server/tool-args.ts';
 import type { ServerUnderTest } from './server/under-test.ts';
 import { Traffic, type TrafficOptions } from './traffic/traffic.ts';
+import { DEFAULTS } from '../proxy-core/index.ts';
 
 export interface LabOptions {
   onEvent?: (event: LabEvent) => void;
@@ -27,10 +28,11 @@ export interface LabOptions {
 
 /**
  * How long a replica being restarted or scaled away gets to finish the requests it has under
- * way (the ingress sends it no new ones): long enough for a call that waits on a hung pod's
- * health verdict and the session's recovery elsewhere, as a rollout's grace period would be.
+ * way (the ingress sends it no new ones): the proxy's own `--shutdown-timeout`, as Kubernetes'
+ * default grace period — a call that waits on a hung pod's health verdict and then the
+ * session's recovery elsewhere can take seconds on a loaded machine, and cutting it fails it.
  */
-const REPLICA_DRAIN_MS = 10_000;
+const REPLICA_DRAIN_MS = DEFAULTS.shutdownTimeoutMs;
 
 /** A new replica or pod count, checked against the lab config's own bounds for it. */
 function checkCount(field: 'replicas' | 'pods', count: number): void {
@@ -300,8 +302,9 @@ export class Lab {
    */
   async restartReplica(id: string): Promise<void> {
     this.emit({ type: 'replica.changed', at: Date.now(), replica: id, state: 'restarting', reason: 'draining, then restarting' });
-    const info = await this.replicas.restart(id, () => this.ingress.drain(id, REPLICA_DRAIN_MS));
-    this.replicaChanged(info, 'restarted: memory gone, streams cut');
+    let cut = 0;
+    const info = await this.replicas.restart(id, async () => (cut = await this.ingress.drain(id, REPLICA_DRAIN_MS)));
+    this.replicaChanged(info, `restarted: memory gone, streams cut${cut ? `, and ${cut} request(s) still under way after ${REPLICA_DRAIN_MS / 1000} s` : ''}`);
   }
 
   async killReplica(id: string): Promise<void> {

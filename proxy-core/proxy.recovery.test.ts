@@ -169,4 +169,29 @@ describe('recovery: transparent re-initialization', () => {
     expect(ofType(proxy!.events, 'pod.health').find((e) => e.pod === first!.address && e.health === 'unhealthy'))
       .toMatchObject({ byRequest: true, reason: 'connect-refused' });
   });
+  it('with more pods than three, a recovery gives each pod its chance: ten pods fail the handshake, the eleventh serves', async () => {
+    const { pods: [first, good], replicas: [proxy] } = await lab(2, 1);
+    // Pods that answer probes but drop every MCP request mid-handshake, as dying pods do.
+    let brokenPosts = 0;
+    const broken = await Promise.all(Array.from({ length: 10 }, async () => {
+      const server = createServer((req, res) => {
+        if (req.method !== 'POST') return void res.writeHead(204).end();
+        brokenPosts++;
+        res.socket?.destroy();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+    }));
+    proxy!.proxy.setBackends([first!.url]);
+    const id = await rawSession(proxy!.url);
+    proxy!.proxy.setBackends([...broken, good!.url]);
+    await first!.kill();
+
+    const answer = await rawCall(proxy!.url, id, 'whoami', 1);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toContain(`\\"pod\\":\\"${good!.name}\\"`);
+    expect(brokenPosts, 'the handshakes met the broken pods first').toBeGreaterThan(0);
+    expect(ofType(proxy!.events, 'recovery.failed')).toHaveLength(0);
+  });
 });

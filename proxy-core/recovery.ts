@@ -23,7 +23,11 @@ const INITIALIZED = Buffer.from('{"jsonrpc":"2.0","method":"notifications/initia
 const POLL_MS = 20;
 /** A pod that answered the replayed initialize gets this long to answer `notifications/initialized`. */
 const INITIALIZED_TIMEOUT_MS = 10_000;
-/** Handshakes one recovery tries, each through the service (which itself tries up to three pods). */
+/**
+ * Handshakes one recovery tries at least, each through the service (which itself tries up to
+ * three pods when they refuse); with more pods than that, as many as there are pods — while
+ * pods are being killed, several in a row can die under a handshake.
+ */
 const HANDSHAKE_ATTEMPTS = 3;
 
 export interface RecovererDeps {
@@ -144,7 +148,8 @@ export class Recoverer {
    * The handshake, tried again while pods fail it: when pods are dying or freezing, the one
    * the replayed initialize reached may go before it answers (or before `initialized`), and
    * the pods that failed are passed over from then on (their failure marks them unhealthy).
-   * Bounded by attempts and by the lock's life: a commit after the lock expired is lost.
+   * Bounded by attempts (one per pod, at least three) and by the lock's life: a commit after
+   * the lock expired is lost.
    */
   private async handshakeSomewhere(
     record: SessionRecord, rawHeaders: readonly string[], query: string,
@@ -160,7 +165,7 @@ export class Recoverer {
           || (error as { code?: string } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT';
         if (!podFailed) throw error;
         failures.push(messageOf(error));
-        if (attempt >= HANDSHAKE_ATTEMPTS || Date.now() > until) {
+        if (attempt >= Math.max(HANDSHAKE_ATTEMPTS, this.deps.upstream.service.size) || Date.now() > until) {
           throw attempt === 1 ? error : new RecoveryFailedError(`${attempt} handshakes failed: ${failures.join('; ')}`, { cause: error });
         }
       }

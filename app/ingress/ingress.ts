@@ -129,13 +129,14 @@ export class Ingress {
   }
 
   /**
-   * Resolves once the replica has no request under way (or after `timeoutMs`): called after
-   * the replica left the target list, so nothing new reaches it. GET streams are not waited
-   * for: clients reconnect them.
+   * Resolves once the replica has no request under way, or after `timeoutMs` with how many it
+   * still has (they will be cut): called after the replica left the target list, so nothing
+   * new reaches it. GET streams are not waited for: clients reconnect them.
    */
-  async drain(replicaId: string, timeoutMs: number): Promise<void> {
+  async drain(replicaId: string, timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while ((this.inflight.get(replicaId) ?? 0) > 0 && Date.now() < deadline) await sleep(10);
+    return this.inflight.get(replicaId) ?? 0;
   }
 
   /**

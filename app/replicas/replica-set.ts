@@ -46,7 +46,7 @@ export class ReplicaSet {
    * Adds replicas until there are `count`, or removes the newest ones — each first taken
    * out of the live set and drained, as `restart` does. Returns what was added and removed.
    */
-  async scale(count: number, drain?: (id: string) => Promise<void>): Promise<{ added: ReplicaInfo[]; removed: string[] }> {
+  async scale(count: number, drain?: (id: string) => Promise<unknown>): Promise<{ added: ReplicaInfo[]; removed: string[] }> {
     const added: ReplicaInfo[] = [];
     while (this.replicas.size < count) added.push(await this.add());
     const removed = [...this.replicas.keys()].slice(count);
@@ -64,7 +64,7 @@ export class ReplicaSet {
    * Restarts a replica. `drain` runs once it no longer counts as live (the ingress stops
    * sending it new requests) and before it is closed, to let requests under way finish.
    */
-  async restart(id: string, drain?: () => Promise<void>): Promise<ReplicaInfo> {
+  async restart(id: string, drain?: () => Promise<unknown>): Promise<ReplicaInfo> {
     const replica = this.get(id);
     replica.info.state = 'restarting';
     await drain?.();
