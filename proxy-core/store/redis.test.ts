@@ -268,6 +268,33 @@ describe('a replica started while Redis is away', () => {
   });
 });
 
+describe('a replica that stops', () => {
+  it('just as Redis comes back, first gives it the session created while Redis was away', async () => {
+    const redis = await redisUp();
+    const { store, log } = await resilient(redis.url, 60);
+    await redis.stop();
+    const session = record();
+    await store.create(session, INIT); // kept by this replica alone
+    await redis.start();
+    await store.close(); // before its connection is back: the rollout does not wait for Redis
+    expect(JSON.parse((await redis.client.get(`pinlab:session:${session.clientSessionId}`))!)).toEqual(session);
+    expect(await redis.client.get(`pinlab:init:${session.clientSessionId}`)).toBe(INIT);
+    expect(log.filter((line) => line.startsWith('error close'))).toEqual([]);
+  });
+
+  it('while Redis stays away, says how many writes it could not hand over', async () => {
+    const redis = await redisUp();
+    const { store, log } = await resilient(redis.url, 60);
+    await redis.stop();
+    await store.create(record(), INIT);
+    await store.create(record(), INIT);
+    await store.close();
+    expect(log.filter((line) => line.startsWith('error close'))).toEqual([
+      'error close: 2 write(s) kept while Redis was away did not reach it before this replica stopped: sessions no other replica served are lost',
+    ]);
+  });
+});
+
 /** How many times Redis ran `command` since it started. */
 async function commandCalls(redis: TestRedis, command: string): Promise<number> {
   const stats = await redis.client.info('commandstats');

@@ -126,6 +126,11 @@ export class RedisStore implements SessionStore {
     return this.startedAt;
   }
 
+  /** The connection is up: commands go out (while it is not, they fail at once). */
+  get ready(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   private constructor(options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
     this.ttl = options.ttlSeconds;

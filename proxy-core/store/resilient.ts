@@ -18,6 +18,8 @@ const MAX_COPIES = 50_000;
  */
 const WRITE_BACK_GRACE_MS = 4000;
 const WRITE_BACK_POLL_MS = 100;
+/** How long a replica that stops waits for Redis to take the writes it kept (see `close`). */
+const HAND_OVER_MS = 3000;
 /** Writes of a flush in flight at once (ioredis pipelines them). */
 const FLUSH_BATCH = 100;
 
@@ -58,6 +60,8 @@ export class ResilientStore implements SessionStore {
   private writingBack = false;
   /** When this replica last found Redis restarted (empty): misses soon after may be sessions other replicas are writing back. */
   private restartSeenAt = 0;
+  /** Set once `close` was called: it runs once. */
+  private closing: Promise<void> | null = null;
   private readonly inner: RedisStore;
   private readonly hooks: ResilientStoreHooks;
   private readonly ttlMs: number;
@@ -237,7 +241,28 @@ export class ResilientStore implements SessionStore {
     return this.copies.size;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Writes Redis has not got die with this replica's memory (a session created while Redis was
+   * away, or one a restarted Redis lost): a catch-up under way may finish, and Redis, away just
+   * now, gets a moment to come back and take them. What is left is said, not dropped silently.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.handOverAndClose());
+  }
+
+  private async handOverAndClose(): Promise<void> {
+    const deadline = Date.now() + HAND_OVER_MS;
+    while ((this.restoring || this.pending.size > 0) && Date.now() < deadline) {
+      if (this.restoring) await Promise.race([this.restoring, sleep(deadline - Date.now(), undefined, { ref: false })]);
+      else if (!this.inner.ready) await sleep(WRITE_BACK_POLL_MS);
+      else {
+        await this.flush(false);
+        if (this.pending.size > 0) await sleep(WRITE_BACK_POLL_MS);
+      }
+    }
+    if (this.pending.size > 0) {
+      this.hooks.onError('close', new Error(`${this.pending.size} write(s) kept while Redis was away did not reach it before this replica stopped: sessions no other replica served are lost`));
+    }
     await this.inner.close();
   }
 
