@@ -5,6 +5,9 @@ import { Stepper } from '../ui/Stepper.tsx';
 import type { TopologyGraph } from './graph.ts';
 import type { Box, TopologyLayout } from './layout.ts';
 
+/** Counts in a narrow heading: 1.2K rather than a cut-off "12…" (the exact one is in its tooltip). */
+const COMPACT = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
+
 const place = (box: Box): CSSProperties => ({ left: box.x, top: box.y, width: box.w, height: box.h });
 
 function Heading({ box, title, children }: { box: Box; title: string; children?: ReactNode }) {
@@ -26,7 +29,7 @@ export function Headings({ graph, layout, scale }: { graph: TopologyGraph; layou
   return (
     <>
       <Heading box={layout.columns.clients} title="clients">
-        <span className="column-sub" title={`${graph.clients.length - externals} simulated, ${externals} external`}>{graph.clients.length}</span>
+        <span className="column-sub" title={`${graph.clients.length} clients: ${graph.clients.length - externals} simulated, ${externals} external`}>{COMPACT.format(graph.clients.length)}</span>
       </Heading>
       <Heading box={layout.columns.ingress} title="ingress" />
       <Heading box={layout.columns.replicas} title="proxy replicas">
