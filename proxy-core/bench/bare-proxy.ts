@@ -38,4 +38,5 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     pool.dispatch({ path: pods[0]!.pathname, method: req.method as Dispatcher.HttpMethod, headers, body: Buffer.concat(chunks) }, handler);
   });
 });
+process.once('SIGINT', () => process.exit(0)); // a clean exit: `node --cpu-prof` writes its profile
 server.listen(0, '127.0.0.1', () => console.log(`bare proxy listening on http://127.0.0.1:${(server.address() as { port: number }).port}/mcp`));

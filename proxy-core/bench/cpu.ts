@@ -16,11 +16,23 @@ function statFields(pid: number): string[] | null {
   }
 }
 
-/** A process's CPU time so far (user + system), in microseconds; null when it is gone or there is no /proc. */
-export function cpuMicros(pid: number): number | null {
+/** CPU time in microseconds, user and system apart. */
+export interface CpuTimes {
+  user: number;
+  sys: number;
+}
+
+/** A process's CPU time so far, in microseconds; null when it is gone or there is no /proc. */
+export function cpuTimes(pid: number): CpuTimes | null {
   const fields = statFields(pid);
   // After the name: state(0) ppid(1) … utime(11) stime(12).
-  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS : null;
+  return fields ? { user: (Number(fields[11]) * 1e6) / TICKS, sys: (Number(fields[12]) * 1e6) / TICKS } : null;
+}
+
+/** A process's CPU time so far (user + system), in microseconds; null when it is gone or there is no /proc. */
+export function cpuMicros(pid: number): number | null {
+  const times = cpuTimes(pid);
+  return times ? times.user + times.sys : null;
 }
 
 /** `pid` and all its descendants now (a `--workers` proxy is a primary and its workers). */
@@ -39,8 +51,18 @@ export function processTree(pid: number): number[] {
 
 /** The CPU time of a set of processes, summed (those gone since count as 0: read the set once, at the start). */
 export function cpuOf(pids: readonly number[]): number {
-  let total = 0;
-  for (const pid of pids) total += cpuMicros(pid) ?? 0;
+  const { user, sys } = cpuTimesOf(pids);
+  return user + sys;
+}
+
+/** `cpuOf`, user and system apart. */
+export function cpuTimesOf(pids: readonly number[]): CpuTimes {
+  const total = { user: 0, sys: 0 };
+  for (const pid of pids) {
+    const times = cpuTimes(pid);
+    total.user += times?.user ?? 0;
+    total.sys += times?.sys ?? 0;
+  }
   return total;
 }
 

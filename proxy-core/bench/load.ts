@@ -39,6 +39,9 @@ export interface Window {
   close(): Promise<void> | void;
 }
 
+/** No measured window: load only (a warm-up). */
+export const NO_WINDOW: Window = { open() {}, close() {} };
+
 /** A pool of `connections` keep-alive connections to `url`'s origin. */
 export function poolFor(url: string, connections: number): { pool: Pool; path: string } {
   const parsed = new URL(url);
@@ -57,6 +60,50 @@ export async function openSession(pool: Pool, path: string): Promise<BenchSessio
   return { pool, path, id };
 }
 
+/** Sessions opened through some URLs, and their pools. */
+export interface OpenSessions {
+  sessions: BenchSession[];
+  /** Ends each session (DELETE, whatever it answers) and closes the pools. */
+  close(): Promise<void>;
+}
+
+/** Opens `count` sessions spread over `urls` (a pool of connections for each). */
+export async function openSessions(urls: readonly string[], count: number): Promise<OpenSessions> {
+  const pools = urls.map((url) => poolFor(url, Math.ceil(count / urls.length)));
+  const close = async () => {
+    await Promise.all(sessions.map(async ({ pool, path, id }) => {
+      try {
+        await (await pool.request({ path, method: 'DELETE', headers: { ...HEADERS, 'mcp-session-id': id } })).body.dump();
+      } catch {
+        // Ending sessions only keeps the pods lean for the next session count; a failure costs nothing.
+      }
+    }));
+    await Promise.all(pools.map(({ pool }) => pool.close()));
+  };
+  let sessions: BenchSession[] = [];
+  try {
+    sessions = await Promise.all(Array.from({ length: count }, (_, i) => {
+      const { pool, path } = pools[i % pools.length]!;
+      return openSession(pool, path);
+    }));
+  } catch (error) {
+    await Promise.all(pools.map(({ pool }) => pool.destroy()));
+    throw error;
+  }
+  return { sessions, close };
+}
+
+/** One `tools/call echo` on a session; what went wrong, or null. */
+async function callEcho(pool: Pool, path: string, headers: Record<string, string>): Promise<string | null> {
+  try {
+    const response = await pool.request({ path, method: 'POST', headers, body: ECHO });
+    const text = await response.body.text();
+    return response.statusCode !== 200 || !text.includes('"result"') ? `HTTP ${response.statusCode}: ${text.slice(0, 200)}` : null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /**
  * Every session calls in a loop for `warmupMs`, then for `measureMs` inside the window; only
  * calls answered inside the window count (latency: from sending to the whole answer read).
@@ -67,20 +114,14 @@ export async function closedLoop(sessions: readonly BenchSession[], warmupMs: nu
   let firstError: string | null = null;
   let measuring = false;
   let stop = false;
-  const failed = (what: string) => {
-    errors++;
-    firstError ??= what;
-  };
   const loops = sessions.map(async ({ pool, path, id }) => {
     const headers = { ...HEADERS, 'mcp-session-id': id };
     while (!stop) {
       const started = performance.now();
-      try {
-        const response = await pool.request({ path, method: 'POST', headers, body: ECHO });
-        const text = await response.body.text();
-        if (response.statusCode !== 200 || !text.includes('"result"')) failed(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
-      } catch (error) {
-        failed((error as Error).message);
+      const failure = await callEcho(pool, path, headers);
+      if (failure !== null) {
+        errors++;
+        firstError ??= failure;
       }
       if (measuring) latencies.push(performance.now() - started);
     }
@@ -99,6 +140,33 @@ export async function closedLoop(sessions: readonly BenchSession[], warmupMs: nu
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(requests - 1, Math.floor(q * requests))] ?? NaN;
   return { requests, errors, firstError, rps: requests / elapsed, p50: at(0.5), p99: at(0.99) };
+}
+
+/** What a warm-up did. */
+export interface WarmUp {
+  requests: number;
+  ms: number;
+}
+
+/**
+ * The closed loop, unmeasured, until `requests` calls have been answered or `maxMs` has passed:
+ * V8 optimizes code by how often it has run, so a warm-up is counted in requests, and bounded
+ * in time for pods too slow to serve that many.
+ */
+export async function warmUp(sessions: readonly BenchSession[], requests: number, maxMs: number): Promise<WarmUp> {
+  let answered = 0;
+  let stop = false;
+  const started = performance.now();
+  const deadline = setTimeout(() => (stop = true), maxMs);
+  await Promise.all(sessions.map(async ({ pool, path, id }) => {
+    const headers = { ...HEADERS, 'mcp-session-id': id };
+    while (!stop) {
+      await callEcho(pool, path, headers);
+      if (++answered >= requests) stop = true;
+    }
+  }));
+  clearTimeout(deadline);
+  return { requests: answered, ms: performance.now() - started };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,4 +1,5 @@
-// `node proxy-core/bench/profile.ts [memory|redis] [sessions] [seconds]`: runs pinlab-proxy under
+// `node proxy-core/bench/profile.ts [row] [sessions] [seconds]`: runs a Node row of the bench
+// (memory or redis: pinlab-proxy; bare; the floor studies lean-upstream, lean-server, lean) under
 // `node --cpu-prof` with the bench's load, in front of two stub pods (stub-pod.ts: cheap, so that
 // the proxy is what runs out of CPU), then prints where its CPU went — self time by file and by
 // function, inclusive time by function — from the profile V8 wrote. For finding the hot path,
@@ -6,10 +7,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { killChild, ROOT, spawnNode } from '../test/processes.ts';
+import { ROOT } from '../test/processes.ts';
 import { startRedis } from '../test/redis.ts';
-import { spawnReplica } from '../test/replicas.ts';
-import { closedLoop, openSession, poolFor } from './load.ts';
+import { closedLoop, NO_WINDOW, openSessions } from './load.ts';
+import { ROWS, type RowKind } from './options.ts';
+import { startPod, startTarget, usesRedis } from './targets.ts';
 
 interface ProfileNode {
   id: number;
@@ -22,30 +24,28 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [store = 'memory', sessionsArg = '16', secondsArg = '8'] = process.argv.slice(2);
-if (store !== 'memory' && store !== 'redis') throw new Error(`store: expected memory or redis, got "${store}"`);
+/** Rows whose target is one Node process. */
+const PROFILED = ROWS.filter((row) => !['direct', 'haproxy', 'workers'].includes(row));
+const [row = 'memory', sessionsArg = '16', secondsArg = '8'] = process.argv.slice(2) as [RowKind?, string?, string?];
+if (!PROFILED.includes(row)) throw new Error(`row: expected one of ${PROFILED.join(', ')}, got "${row}"`);
 const sessionCount = Number(sessionsArg);
 const seconds = Number(secondsArg);
 if (!(Number.isInteger(sessionCount) && sessionCount > 0) || !(seconds > 0)) throw new Error(`expected a session count and seconds above 0, got "${sessionsArg}" "${secondsArg}"`);
 const dir = mkdtempSync(join(tmpdir(), 'pinlab-profile-'));
-const redis = store === 'redis' ? await startRedis() : null;
-const pods = await Promise.all([1, 2].map(async () => {
-  const { child, line } = await spawnNode('proxy-core/bench/stub-pod.ts', [], /listening on/);
-  return { url: line.split(' listening on ')[1]!, kill: () => killChild(child) };
-}));
+const redis = usesRedis(row) ? await startRedis() : null;
+const pods = await Promise.all([1, 2].map(() => startPod('stub')));
 // Only the proxy runs under the profiler: the variable is set for its spawn alone.
 process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${dir}`;
-const replica = await spawnReplica({ backends: pods.map((p) => p.url), store, redisUrl: redis?.url ?? '' });
+const target = await startTarget(row, pods, 1, redis);
 delete process.env.NODE_OPTIONS;
 try {
-  const { pool, path } = poolFor(replica.url, sessionCount);
-  const sessions = await Promise.all(Array.from({ length: sessionCount }, () => openSession(pool, path)));
-  const result = await closedLoop(sessions, 1000, seconds * 1000, { open: () => {}, close: () => {} });
+  const opened = await openSessions([target.url!], sessionCount);
+  const result = await closedLoop(opened.sessions, 1000, seconds * 1000, NO_WINDOW);
   console.log(`${result.requests} requests, ${result.rps.toFixed(0)} req/s, errors ${result.errors}`);
-  await pool.close();
-  await replica.stop('SIGINT'); // a clean exit: V8 writes the profile
+  await opened.close();
+  await target.close('SIGINT'); // a clean exit: V8 writes the profile
 } finally {
-  await replica.kill();
+  await target.close();
   await Promise.all(pods.map((p) => p.kill()));
   await redis?.close();
 }
@@ -82,7 +82,7 @@ function report(profile: Profile): void {
   const byFunctionTotal = new Map<string, number>();
   for (const node of profile.nodes) {
     const { functionName, url, lineNumber } = node.callFrame;
-    if (!url.includes('/proxy-core/')) continue; // pinlab's own functions: what each costs with what it calls
+    if (!url.includes('/proxy-core/')) continue; // the repository's own functions: what each costs with what it calls
     const where = url.startsWith('file://') ? relative(ROOT, url.slice(7)) : url;
     const fn = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
     byFunctionTotal.set(fn, (byFunctionTotal.get(fn) ?? 0) + (inclusive.get(node.id) ?? 0));

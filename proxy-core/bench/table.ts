@@ -1,7 +1,7 @@
 // The bench's answer: one Markdown table, rows side by side, and the ratios the targets are
 // stated in (added p50 over direct; CPU per request over HAProxy's at the same load).
 import type { LoadResult } from './load.ts';
-import type { RowKind } from './options.ts';
+import { FLOOR_ROWS, type RowKind } from './options.ts';
 
 /** One row at one session count; `result` null: the row could not run here (HAProxy not installed, or `failure`). */
 export interface Cell {
@@ -26,6 +26,9 @@ function label(row: RowKind, workers: number): string {
     case 'direct': return 'direct to pods';
     case 'haproxy': return 'HAProxy, stick table on the header';
     case 'bare': return 'bare Node pass-through (no MCP logic)';
+    case 'lean-upstream': return 'floor study: bare, raw-socket upstream';
+    case 'lean-server': return 'floor study: bare, raw-socket server';
+    case 'lean': return 'floor study: raw sockets both sides';
     case 'memory': return 'pinlab-proxy, memory store';
     case 'redis': return 'pinlab-proxy, Redis store';
     case 'workers': return `pinlab-proxy --workers ${workers}, Redis store`;
@@ -60,8 +63,12 @@ export function formatTable(cells: readonly Cell[], workers: number): string {
     if (c.failure) return [`${where} failed: ${c.failure}`];
     return c.result?.firstError ? [`errors in ${where}, first: ${c.result.firstError}`] : [];
   });
+  const floor = cells.some((c) => FLOOR_ROWS.includes(c.row))
+    ? ['Floor studies (proxy-core/bench/floor/): the bare pass-through with undici, node:http\'s server, or both swapped for raw node:net sockets and a minimal HTTP/1.1 reader — what those parts cost, not proxies.']
+    : [];
   const notes = [
     'CPU vs HAProxy: (proxy + Redis CPU per request) / HAProxy\'s at the same session count. Targets: ≤ 2× memory, ≤ 2.5× Redis; added p50 at 1 session ≤ 0.15 ms.',
+    ...floor,
     ...failures,
   ];
   return [line(HEADER), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), '', ...notes].join('\n');
