@@ -160,18 +160,24 @@ type Listener<K extends ProxyEventName> = (event: ProxyEventMap[K] & { type: K }
  * nobody listens to costs one property read.
  */
 export class ProxyEvents {
-  private readonly byType: { [K in ProxyEventName]?: Listener<K>[] } = {};
-  private readonly any: ((event: ProxyEvent) => void)[] = [];
+  // Copied on write (listeners come and go rarely, events come per request): an emit walks the
+  // lists as they were when it started, without copying them.
+  private readonly byType: { [K in ProxyEventName]?: readonly Listener<K>[] } = {};
+  private any: readonly ((event: ProxyEvent) => void)[] = [];
 
   on<K extends ProxyEventName>(type: K, listener: Listener<K>): () => void {
-    const list = (this.byType[type] ??= []) as Listener<K>[];
-    list.push(listener);
-    return () => list.splice(list.indexOf(listener) >>> 0, 1);
+    const lists = this.byType as { [T in K]?: readonly Listener<K>[] };
+    lists[type] = [...(lists[type] ?? []), listener];
+    return () => {
+      lists[type] = without(lists[type] ?? [], listener);
+    };
   }
 
   onAny(listener: (event: ProxyEvent) => void): () => void {
-    this.any.push(listener);
-    return () => this.any.splice(this.any.indexOf(listener) >>> 0, 1);
+    this.any = [...this.any, listener];
+    return () => {
+      this.any = without(this.any, listener);
+    };
   }
 
   wants(type: ProxyEventName): boolean {
@@ -180,8 +186,15 @@ export class ProxyEvents {
 
   emit<K extends ProxyEventName>(type: K, event: ProxyEventMap[K]): void {
     const full = { type, ...event } as ProxyEventMap[K] & { type: K };
-    const list = this.byType[type] as Listener<K>[] | undefined;
-    if (list) for (const listener of [...list]) listener(full);
-    for (const listener of [...this.any]) listener(full as unknown as ProxyEvent);
+    const list = this.byType[type] as readonly Listener<K>[] | undefined;
+    if (list) for (let i = 0; i < list.length; i++) list[i]!(full);
+    const any = this.any;
+    for (let i = 0; i < any.length; i++) any[i]!(full as unknown as ProxyEvent);
   }
+}
+
+/** `list` without the first `item` in it. */
+function without<T>(list: readonly T[], item: T): readonly T[] {
+  const at = list.indexOf(item);
+  return at === -1 ? list : [...list.slice(0, at), ...list.slice(at + 1)];
 }

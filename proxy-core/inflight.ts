@@ -1,4 +1,5 @@
 import type { ProxyEvents } from './events.ts';
+import { LinkedList, type Linked } from './linked-list.ts';
 
 /** Why the proxy ended a request that was under way on a pod. */
 /** Why a request under way ended early: the proxy cut it, or its pod closed the connection mid-answer. */
@@ -41,6 +42,26 @@ export interface PodInFlight {
 
 /** `inflight.changed` events for one pod come at most this often. */
 const COALESCE_MS = 100;
+/** Pods with nothing under way whose (empty) lists are kept, so that a pod's list is not made again for each request. */
+const IDLE_PODS = 64;
+
+class Entry implements InFlightEntry, Linked<Entry> {
+  readonly pod: string;
+  readonly sessionId: string | null;
+  readonly startedAt = Date.now();
+  readonly stream: boolean;
+  readonly cut: (error: CallCutError) => void;
+  prev: Entry | null = null;
+  next: Entry | null = null;
+  listed = false;
+
+  constructor(pod: string, sessionId: string | null, stream: boolean, cut: (error: CallCutError) => void) {
+    this.pod = pod;
+    this.sessionId = sessionId;
+    this.stream = stream;
+    this.cut = cut;
+  }
+}
 
 /**
  * The requests under way on each pod: what a verdict of "unhealthy" ends, and what the lab
@@ -48,7 +69,8 @@ const COALESCE_MS = 100;
  * Changes are told as `inflight.changed` events, coalesced per pod, only when someone listens.
  */
 export class InFlight {
-  private readonly byPod = new Map<string, Set<InFlightEntry>>();
+  /** Lists, not Sets: see LinkedList. A pod's list stays when it empties (within IDLE_PODS). */
+  private readonly byPod = new Map<string, LinkedList<Entry>>();
   private readonly events: ProxyEvents;
   private readonly replicaId: string;
   private readonly dirty = new Set<string>();
@@ -60,18 +82,19 @@ export class InFlight {
   }
 
   start(pod: string, sessionId: string | null, stream: boolean, cut: (error: CallCutError) => void): InFlightEntry {
-    const entry: InFlightEntry = { pod, sessionId, startedAt: Date.now(), stream, cut };
+    const entry = new Entry(pod, sessionId, stream, cut);
     let entries = this.byPod.get(pod);
-    if (!entries) this.byPod.set(pod, (entries = new Set()));
+    if (!entries) {
+      if (this.byPod.size >= IDLE_PODS) this.dropIdle();
+      this.byPod.set(pod, (entries = new LinkedList()));
+    }
     entries.add(entry);
     if (!stream) this.changed(pod);
     return entry;
   }
 
   end(entry: InFlightEntry): void {
-    const entries = this.byPod.get(entry.pod);
-    if (!entries?.delete(entry)) return;
-    if (entries.size === 0) this.byPod.delete(entry.pod);
+    if (!(entry instanceof Entry) || !this.byPod.get(entry.pod)?.delete(entry)) return;
     if (!entry.stream) this.changed(entry.pod);
   }
 
@@ -103,6 +126,11 @@ export class InFlight {
   close(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
+  }
+
+  /** Forgets the lists of pods with nothing under way (pods come and go). */
+  private dropIdle(): void {
+    for (const [pod, entries] of this.byPod) if (entries.size === 0) this.byPod.delete(pod);
   }
 
   private ofPod(pod: string): PodInFlight {

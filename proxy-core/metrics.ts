@@ -33,10 +33,20 @@ export class ProxyMetrics {
     new Gauge({ name: 'pinlab_proxy_info', help: 'This replica (value is always 1).', labelNames: ['replica', 'store'] as const, registers: [registry] })
       .labels(proxy.replicaId, proxy.store.kind).set(1);
 
+    // prom-client hashes a child's labels on every `inc`: requests are counted here, per label
+    // set in a plain number, and added to the counter when it is read (scraped).
+    const counted: { child: Counter.Internal; count: number }[] = [];
     const requests = new Counter({
       name: 'pinlab_proxy_requests_total',
       help: 'Requests answered, by HTTP method, status and MCP method (a 2026-07-28 request\'s Mcp-Method: a known method, "other", or "none" without one).',
       labelNames: ['method', 'status', 'mcp_method'] as const, registers: [registry],
+      collect() {
+        for (const labelled of counted) {
+          if (labelled.count === 0) continue;
+          labelled.child.inc(labelled.count);
+          labelled.count = 0;
+        }
+      },
     });
     const latency = new Histogram({
       name: 'pinlab_proxy_request_duration_seconds', help: 'Time from request to response head (streams excluded past their head).',
@@ -76,21 +86,26 @@ export class ProxyMetrics {
       },
     });
 
-    // prom-client hashes label objects on every call: keep one child per label set, found by
-    // plain lookups (no key string is built per request). The MCP method's label is a known
-    // method or a constant, so the children stay bounded whatever clients send.
-    const requestChildren = new Map<string, Map<number, Map<string, Counter.Internal>>>();
+    // One count per label set, found by plain lookups (no key string is built per request). The
+    // MCP method's label is a known method or a constant, so they stay bounded whatever clients send.
+    const requestCounts = new Map<string, Map<number, Map<string, { child: Counter.Internal; count: number }>>>();
+    // The unlabelled series' own observer, made once (`observe` on the histogram makes one per call).
+    const observeLatency = latency.labels().observe;
     this.unsubscribe.push(
       proxy.events.on('request.routed', (e) => {
-        let byStatus = requestChildren.get(e.httpMethod);
-        if (!byStatus) requestChildren.set(e.httpMethod, (byStatus = new Map()));
+        let byStatus = requestCounts.get(e.httpMethod);
+        if (!byStatus) requestCounts.set(e.httpMethod, (byStatus = new Map()));
         let byMethod = byStatus.get(e.status);
         if (!byMethod) byStatus.set(e.status, (byMethod = new Map()));
         const method = methodLabel(e.mcpMethod);
-        let child = byMethod.get(method);
-        if (!child) byMethod.set(method, (child = requests.labels(e.httpMethod, String(e.status), method)));
-        child.inc();
-        latency.observe(e.durationMs / 1000);
+        let labelled = byMethod.get(method);
+        if (!labelled) {
+          labelled = { child: requests.labels(e.httpMethod, String(e.status), method), count: 0 };
+          byMethod.set(method, labelled);
+          counted.push(labelled);
+        }
+        labelled.count++;
+        observeLatency(e.durationMs / 1000);
       }),
       proxy.events.on('recovery.done', (e) => recoveries.labels(e.cause, e.reused ? 'reused' : 'done').inc()),
       proxy.events.on('recovery.failed', (e) => recoveries.labels(e.cause, 'failed').inc()),

@@ -3,11 +3,11 @@ import type { TLSSocket } from 'node:tls';
 import { pipeline } from 'node:stream';
 import { DEFAULTS } from './config.ts';
 import { messageOf } from './errors.ts';
-import { ProxyEvents, type InFlightEndReason, type InFlightOutcome, type RecoveryCause } from './events.ts';
-import { BodyTooLargeError, readRequestBody } from './http/body.ts';
+import { ProxyEvents, type InFlightEndReason, type InFlightOutcome, type ProxyEventMap, type RecoveryCause } from './events.ts';
+import { BodyTooLargeError, readBoundedBody } from './http/body.ts';
 import { DROP_SESSION_ID, downstreamHeaders, hasHeader, upstreamHeaders, withoutHeader, type ForwardedHop, type SessionIdRewrite } from './http/headers.ts';
-import { asEvents, ClientGoneError, RelayHandler } from './http/relay.ts';
-import { CallCutError, InFlight, type PodInFlight } from './inflight.ts';
+import { asEvents, ClientGoneError, RelayHandler, type RelayOptions } from './http/relay.ts';
+import { CallCutError, InFlight, type InFlightEntry, type PodInFlight } from './inflight.ts';
 import { isLegacySsePath, LegacySse } from './legacy-sse.ts';
 import { HEADER_MISMATCH, headerMismatchOf, isModernRequest, mcpHeadersOf } from './mcp-headers.ts';
 import {
@@ -182,7 +182,7 @@ export class McpProxy {
     await this.upstream.close();
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const ex: Exchange = {
@@ -190,11 +190,7 @@ export class McpProxy {
       forwarded: { for: req.socket.remoteAddress ?? 'unknown', proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http' },
       sessionId: null, pod: null, recovered: false, redials: 0, resent: false, streaming: false, lastEventIdDropped: false, modern: false,
     };
-    try {
-      await this.route(ex);
-    } catch (error) {
-      this.fail(ex, error);
-    }
+    return this.route(ex).catch((error: unknown) => this.fail(ex, error));
   }
 
   private async route(ex: Exchange): Promise<void> {
@@ -205,8 +201,9 @@ export class McpProxy {
     const sessionId = typeof header === 'string' ? header : null;
     let body: Buffer | null = null;
     if (method === 'POST') {
-      body = await this.readBody(ex);
-      if (body === null) return; // answered: too large
+      const read = await readBoundedBody(req, this.maxBodyBytes);
+      if (read instanceof BodyTooLargeError) return this.bodyTooLarge(ex, read);
+      body = read;
       const kind = classifyBody(body, sessionId !== null);
       if (kind.kind === 'malformed') return this.reply(ex, 400, errorBody(PARSE_ERROR, `parse error: ${kind.message}`, null));
       if (kind.kind === 'initialize') return this.initialize(ex, body, kind.initializeBody, kind.protocolVersion);
@@ -223,8 +220,13 @@ export class McpProxy {
     // No session: MCP's sessionless revision, or a stateless server. The service decides.
     if (sessionId === null) return this.forward(ex, method, null, body);
     ex.sessionId = sessionId;
-    const record = isSessionId(sessionId) ? await this.read(ex, sessionId, body) : undefined;
-    if (record === null) return; // answered: store unavailable
+    // The store is read here rather than through `read`: the hot path, one async step fewer.
+    let record: SessionRecord | undefined;
+    try {
+      record = isSessionId(sessionId) ? await this.store.get(sessionId) : undefined;
+    } catch (error) {
+      return this.storeUnavailable(ex, error, body);
+    }
     if (!record) return this.unknownSession(ex, sessionId, body);
     if (method === 'DELETE') return this.deleteSession(ex, record);
     return this.forward(ex, method, record, body);
@@ -232,14 +234,15 @@ export class McpProxy {
 
   /** The request's body, or null after answering 413 (larger than `--max-body`). */
   private async readBody(ex: Exchange): Promise<Buffer | null> {
-    try {
-      return await readRequestBody(ex.req, this.maxBodyBytes);
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw error;
-      ex.res.setHeader('connection', 'close');
-      this.reply(ex, 413, errorBody(INVALID_REQUEST, `${error.message}; the proxy buffers bodies for replay (--max-body)`));
-      return null;
-    }
+    const read = await readBoundedBody(ex.req, this.maxBodyBytes);
+    if (!(read instanceof BodyTooLargeError)) return read;
+    this.bodyTooLarge(ex, read);
+    return null;
+  }
+
+  private bodyTooLarge(ex: Exchange, error: BodyTooLargeError): void {
+    ex.res.setHeader('connection', 'close');
+    this.reply(ex, 413, errorBody(INVALID_REQUEST, `${error.message}; the proxy buffers bodies for replay (--max-body)`));
   }
 
   /** The legacy HTTP+SSE transport, served by this proxy's parts and ways of answering. */
@@ -264,11 +267,16 @@ export class McpProxy {
     try {
       return await this.store.get(sessionId);
     } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      // Nothing was sent anywhere: Retry-After tells a load balancer it may try another replica (one that has a copy).
-      this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `${error.message}; this replica has no copy of this session, retry shortly`), RETRY_SOON);
+      this.storeUnavailable(ex, error, body);
       return null;
     }
+  }
+
+  /** Answers 503 for a store that cannot answer (and has no copy); rethrows any other error. */
+  private storeUnavailable(ex: Exchange, error: unknown, body: Buffer | null): void {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    // Nothing was sent anywhere: Retry-After tells a load balancer it may try another replica (one that has a copy).
+    this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `${error.message}; this replica has no copy of this session, retry shortly`), RETRY_SOON);
   }
 
   private async initialize(ex: Exchange, body: Buffer, initializeBody: string, protocolVersion: string | null): Promise<void> {
@@ -315,12 +323,10 @@ export class McpProxy {
     const pod = record ? podOf(record.target) : SERVICE_POD;
     ex.pod = pod;
     const canRecover = record !== null && this.settings.recovery && !ex.recovered;
-    // The pod a recovery just gave died before the replay was written: recover again, the request ran nowhere.
-    const redial = () => this.settings.recovery && ex.recovered && ex.redials++ < MAX_REDIALS;
     const gone = record ? this.goneCause(pod) : null;
     if (record && gone) {
       // Sending would wait on a pod that stopped answering, or is gone: recover at once, as for a dead pod.
-      if (canRecover || redial()) return this.recoverAndReplay(ex, method, record, body, gone);
+      if (canRecover || this.redial(ex)) return this.recoverAndReplay(ex, method, record, body, gone);
       if (!this.settings.recovery) return this.podGone(ex, record, body, gone);
     }
     if (ex.res.destroyed) return; // the client went away meanwhile: nothing to send
@@ -336,13 +342,18 @@ export class McpProxy {
       // Never written: the pod did not see it. Recover at once.
       if (!handler.requestStarted) {
         if (record && cause !== 'connect-reset') this.health.suspect(pod, cause);
-        if (record && (canRecover || redial())) return this.recoverAndReplay(ex, method, record, body, cause);
+        if (record && (canRecover || this.redial(ex))) return this.recoverAndReplay(ex, method, record, body, cause);
         if (record?.pinning === 'pod' && !this.settings.recovery) return this.podGone(ex, record, body, cause);
         throw error;
       }
       return this.afterReset(ex, method, record, body, cause);
     }
     if (outcome.kind === 'lost' && record) return this.recoverAndReplay(ex, method, record, body, outcome.signal);
+  }
+
+  /** The pod a recovery just gave died before the replay was written: recover again (counted), the request ran nowhere. */
+  private redial(ex: Exchange): boolean {
+    return this.settings.recovery && ex.recovered && ex.redials++ < MAX_REDIALS;
   }
 
   /** Why a pinned pod is not worth a request: it fails its probes, or (pods found by DNS) it left the service. */
@@ -355,37 +366,37 @@ export class McpProxy {
   /** Dispatches the request with a relay handler, registered as in flight on its pod until it settles. */
   private relay(ex: Exchange, method: string, record: SessionRecord | null, body: Buffer | null, inspect: boolean, fresh: boolean): RelayHandler {
     const pod = ex.pod ?? SERVICE_POD;
-    let entry: ReturnType<InFlight['start']> | null = null;
-    const handler = new RelayHandler({
-      res: ex.res,
-      clientSessionId: record ? record.clientSessionId : DROP_SESSION_ID,
-      inspect: inspect ? inspectLimit : null,
-      // A continued stream was routed when its head went out: one routed event per request.
-      onHead: ex.streaming ? undefined : (status) => {
-        // A sessionless request: the service chose its pod when its connection was dialled; the event names that pod.
-        if (!record) ex.pod = this.upstream.podServing(handler) ?? ex.pod;
-        this.routed(ex, status);
-      },
-      flushHead: method === 'GET',
-      tap: mayListTools(body) ? new MessageTap((messages) => this.hints.learn(pod, messages)) : null,
-      continueStream: ex.streaming,
-      onCutAfterHead: (error, sse) => {
-        const cut = error instanceof CallCutError
-          ? error
-          : new CallCutError('reset-after-write', pod, `pod ${pod} closed the connection in the middle of its answer (${messageOf(error)})`);
-        this.afterCut(ex, method, record, body, cut, sse).catch((failure: unknown) => this.fail(ex, failure));
-      },
-      onSettled: () => {
-        if (entry) this.inflight.end(entry);
-      },
-    });
-    entry = this.inflight.start(pod, ex.sessionId, method === 'GET', (error) => handler.interrupt(error));
+    const tap = mayListTools(body) ? new MessageTap((messages) => this.hints.learn(pod, messages)) : null;
+    const sending = new Sending(this.sendings, ex, method, record, body, pod, inspect, tap);
+    const handler = new RelayHandler(sending);
+    sending.handler = handler;
+    sending.entry = this.inflight.start(pod, ex.sessionId, method === 'GET', (error) => handler.interrupt(error));
     // A legacy SSE session's id travels in the target's query, not in a header.
     const out = { method, query: ex.query, headers: this.headersFor(ex, this.legacy ? null : record?.backendSessionId ?? null), body };
     if (record?.pinning === 'pod') void this.upstream.relayToPod(record.target, out, handler, fresh);
     else void this.upstream.relayViaService(out, handler, fresh);
     return handler;
   }
+
+  /** What the relay handler of a sending reports, dealt with (see Sending). */
+  private readonly sendings: SendingHooks = {
+    head: (sending, status) => {
+      const { ex } = sending;
+      // A sessionless request: the service chose its pod when its connection was dialled; the event names that pod.
+      if (!sending.record && sending.handler) ex.pod = this.upstream.podServing(sending.handler) ?? ex.pod;
+      this.routed(ex, status);
+    },
+    cutAfterHead: (sending, error, sse) => {
+      const { ex, method, record, body, pod } = sending;
+      const cut = error instanceof CallCutError
+        ? error
+        : new CallCutError('reset-after-write', pod, `pod ${pod} closed the connection in the middle of its answer (${messageOf(error)})`);
+      this.afterCut(ex, method, record, body, cut, sse).catch((failure: unknown) => this.fail(ex, failure));
+    },
+    settled: (sending) => {
+      if (sending.entry) this.inflight.end(sending.entry);
+    },
+  };
 
   /** The client's headers for the pod. After a recovery, `Last-Event-ID` is left out: the new pod never issued it. */
   private headersFor(ex: Exchange, backendSessionId: string | null): string[] {
@@ -588,12 +599,73 @@ export class McpProxy {
 
   private routed(ex: Exchange, status: number): void {
     if (!this.events.wants('request.routed')) return;
-    this.events.emit('request.routed', {
+    const event: ProxyEventMap['request.routed'] = {
       at: Date.now(), replicaId: this.replicaId, httpMethod: ex.req.method ?? 'GET', sessionId: ex.sessionId, pod: ex.pod,
       status, durationMs: performance.now() - ex.started, recovered: ex.recovered,
-      ...(ex.lastEventIdDropped ? { lastEventIdDropped: true as const } : {}),
-      ...(ex.modern ? modernOf(ex.req) : {}),
-    });
+    };
+    // The rare fields are added, not spread in: no object per request for a field left out.
+    if (ex.lastEventIdDropped) event.lastEventIdDropped = true;
+    if (ex.modern) Object.assign(event, modernOf(ex.req));
+    this.events.emit('request.routed', event);
+  }
+}
+
+/** What a relay handler reports about one sending, as the proxy deals with it (one object for all sendings). */
+interface SendingHooks {
+  head(sending: Sending, status: number): void;
+  cutAfterHead(sending: Sending, error: Error, sse: boolean): void;
+  settled(sending: Sending): void;
+}
+
+/**
+ * One sending of an exchange's request to a pod: its relay handler's options, whose callbacks
+ * are methods handing this object to the proxy's hooks — one object per sending rather than an
+ * options object and a closure per callback.
+ */
+class Sending implements RelayOptions {
+  readonly res: ServerResponse;
+  readonly clientSessionId: SessionIdRewrite;
+  readonly inspect: typeof inspectLimit | null;
+  readonly flushHead: boolean;
+  readonly tap: MessageTap | null;
+  readonly continueStream: boolean;
+  readonly ex: Exchange;
+  readonly method: string;
+  readonly record: SessionRecord | null;
+  readonly body: Buffer | null;
+  readonly pod: string;
+  handler: RelayHandler | null = null;
+  entry: InFlightEntry | null = null;
+  private readonly hooks: SendingHooks;
+
+  constructor(
+    hooks: SendingHooks, ex: Exchange, method: string, record: SessionRecord | null, body: Buffer | null, pod: string, inspect: boolean, tap: MessageTap | null,
+  ) {
+    this.hooks = hooks;
+    this.res = ex.res;
+    this.clientSessionId = record ? record.clientSessionId : DROP_SESSION_ID;
+    this.inspect = inspect ? inspectLimit : null;
+    this.flushHead = method === 'GET';
+    this.tap = tap;
+    this.continueStream = ex.streaming;
+    this.ex = ex;
+    this.method = method;
+    this.record = record;
+    this.body = body;
+    this.pod = pod;
+  }
+
+  onHead(status: number): void {
+    // A continued stream was routed when its head went out: one routed event per request.
+    if (!this.continueStream) this.hooks.head(this, status);
+  }
+
+  onCutAfterHead(error: Error, sse: boolean): void {
+    this.hooks.cutAfterHead(this, error, sse);
+  }
+
+  onSettled(): void {
+    this.hooks.settled(this);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LinkedList, type Linked } from '../linked-list.ts';
 
 export interface DrainOptions {
   /** Connections are still taken for this many ms after the drain starts, while endpoint lists drop the replica. */
@@ -18,11 +19,20 @@ export type DrainOutcome =
   | { kind: 'timed-out'; cut: number };
 
 /** One answer under way on the server. */
-interface Exchange {
-  res: ServerResponse;
-  socket: Socket | null;
+class Exchange implements Linked<Exchange> {
+  readonly res: ServerResponse;
+  readonly socket: Socket | null;
   /** A GET's answer, watched so that an event stream can be ended between events. */
-  stream: EventStreamEnder | null;
+  readonly stream: EventStreamEnder | null;
+  prev: Exchange | null = null;
+  next: Exchange | null = null;
+  listed = false;
+
+  constructor(res: ServerResponse, stream: EventStreamEnder | null) {
+    this.res = res;
+    this.socket = res.socket;
+    this.stream = stream;
+  }
 }
 
 /**
@@ -35,7 +45,8 @@ interface Exchange {
  */
 export class Drain {
   private state: 'serving' | 'draining' | 'closed' = 'serving';
-  private readonly exchanges = new Set<Exchange>();
+  /** A list, not a Set: one entry per request (see LinkedList). */
+  private readonly exchanges = new LinkedList<Exchange>();
   /** Requests admitted since `closeIdleWhenQuiet` last looked. */
   private admittedSince = 0;
 
@@ -47,11 +58,11 @@ export class Drain {
   /** Called by the server for every request, before it is answered. */
   admit(req: IncomingMessage, res: ServerResponse): void {
     if (this.state !== 'serving') res.setHeader('connection', 'close');
-    const exchange: Exchange = { res, socket: res.socket, stream: req.method === 'GET' ? new EventStreamEnder(res) : null };
+    const exchange = new Exchange(res, req.method === 'GET' ? new EventStreamEnder(res) : null);
     if (this.state === 'closed') exchange.stream?.endAfterEvent();
     this.exchanges.add(exchange);
     this.admittedSince++;
-    res.once('close', () => this.exchanges.delete(exchange));
+    res.on('close', () => this.exchanges.delete(exchange)); // closes once
   }
 
   async run(server: Server, options: DrainOptions): Promise<DrainOutcome> {

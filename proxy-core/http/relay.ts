@@ -25,6 +25,7 @@ export class ClientGoneError extends Error {
   }
 }
 
+/** A relay's settings and callbacks; the callbacks are called on this object (they may be its methods). */
 export interface RelayOptions {
   res: ServerResponse;
   /** What any `Mcp-Session-Id` in the answer becomes (see `SessionIdRewrite`). */
@@ -70,6 +71,10 @@ export class NotServedError extends Error {
   }
 }
 
+/** A handler's headers and held chunks before it has any (shared, never written to). */
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+const NOTHING_HELD: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
 /** What a JSON-RPC error answer has, and others (almost always) lack. */
 const ERROR_MEMBER = Buffer.from('"error"');
 
@@ -96,8 +101,9 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private state: 'waiting' | 'holding' | 'streaming' | 'ended' = 'waiting';
   private status = 0;
-  private headers: IncomingHttpHeaders = {};
-  private held: Buffer[] = [];
+  private headers: IncomingHttpHeaders = NO_HEADERS;
+  /** What is held back (see `inspect`, `continueStream`); made when something is. */
+  private held: Buffer[] = NOTHING_HELD;
   private heldSize = 0;
   private limit = 0;
   /** The answer is an event stream. */
@@ -112,7 +118,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       this.resolve = resolve;
       this.reject = reject;
     });
-    options.res.once('close', this.onClientClose);
+    // `on`, not `once` (no wrapper per request): 'close' comes once, and `finish` removes it.
+    options.res.on('close', this.onClientClose);
     // Gone already (while the proxy read the store or waited on a recovery): nothing to relay.
     if (options.res.destroyed) queueMicrotask(this.onClientClose);
   }
@@ -146,13 +153,16 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     this.options.tap?.start(status, headers);
     if (this.options.continueStream) {
       this.reframe = !this.sse;
+      if (this.reframe) this.held = [];
       this.state = 'streaming';
       this.headed();
       return;
     }
     this.limit = this.options.inspect?.(status, headers) ?? 0;
-    if (this.limit > 0) this.state = 'holding';
-    else this.startStreaming();
+    if (this.limit > 0) {
+      this.state = 'holding';
+      this.held = [];
+    } else this.startStreaming();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -169,7 +179,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       // Too large to be a "session lost" answer: relay what was held and stream the rest.
       this.startStreaming();
       chunk = Buffer.concat(this.held, this.heldSize);
-      this.held = [];
+      this.held = NOTHING_HELD;
     }
     if (!this.options.res.write(chunk)) {
       controller.pause();
@@ -208,8 +218,8 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     this.finish();
     // A cut by the proxy, or the pod gone in the middle of its answer: the exchange decides
     // how the client's response ends (replayed, answered 'outcome unknown', or cut).
-    const cut = this.options.onCutAfterHead;
-    if (cut) cut(error, this.sse);
+    // Called on the options (they may be an object whose callbacks are methods).
+    if (this.options.onCutAfterHead) this.options.onCutAfterHead(error, this.sse);
     else this.options.res.destroy(error); // the client's stream ends with the pod's
   }
 
@@ -234,7 +244,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
 
   private finish(): void {
     this.state = 'ended';
-    this.held = [];
+    this.held = NOTHING_HELD;
     this.options.res.off('close', this.onClientClose);
     this.options.onSettled?.();
   }

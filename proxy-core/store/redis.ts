@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import { Command } from 'ioredis';
 import { decodeRecord, encodeRecord, type SessionRecord } from '../session/record.ts';
+import { BatchedRedis } from './redis-client.ts';
 import { RECOVERY_LOCK_MS, type CommitResult, type RecoveryClaim, type SessionStore } from './store.ts';
 
 export interface RedisStoreOptions {
@@ -87,8 +88,10 @@ interface Scripts {
   pinlabUpsertNewer(record: string, tomb: string, init: string, generation: number, json: string, ttl: number, initializeBody: string, initTtl: number): Promise<number>;
 }
 
-/** How many sessions a replica remembers refreshing the initialize key of. */
+/** How many sessions a replica remembers refreshing the initialize key of, and the last record of. */
 const MAX_REFRESHED = 50_000;
+/** Replies as Buffers: a record read as it was last time is recognised without being decoded to a string. */
+const AS_BUFFER = {} as const;
 /** A deleted session's tombstone lives this long when records have no TTL. */
 const TOMBSTONE_SECONDS_WITHOUT_TTL = 86_400;
 
@@ -100,7 +103,7 @@ const TOMBSTONE_SECONDS_WITHOUT_TTL = 86_400;
  */
 export class RedisStore implements SessionStore {
   readonly kind = 'redis';
-  readonly redis: Redis & Scripts;
+  readonly redis: BatchedRedis & Scripts;
   private readonly prefix: string;
   private readonly ttl: number;
   /**
@@ -111,6 +114,10 @@ export class RedisStore implements SessionStore {
   private readonly tombstoneTtl: number;
   /** When this replica last refreshed a session's initialize key (least recent first). */
   private readonly initRefreshed = new Map<string, number>();
+  /** The JSON each session's record was last read as, and what it decoded to (see `decode`). */
+  private readonly decoded = new Map<string, { raw: Buffer; record: SessionRecord | undefined }>();
+  /** The TTL as GETEX's argument. */
+  private readonly ttlArg: string;
   /** The connection dropped since it was last ready. */
   private lost = false;
   /** Which Redis process answered last: a new one after a restart. */
@@ -134,20 +141,21 @@ export class RedisStore implements SessionStore {
   private constructor(options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
     this.ttl = options.ttlSeconds;
+    this.ttlArg = String(this.ttl);
     this.initTtl = this.ttl > 0 ? this.ttl + Math.ceil(this.ttl / 4) + 5 : 0;
     this.tombstoneTtl = this.ttl > 0 ? this.ttl : TOMBSTONE_SECONDS_WITHOUT_TTL;
-    this.redis = new Redis(options.url, {
+    // Commands of one loop turn go out in one write, and none waits longer than the timeout
+    // (see BatchedRedis: autopipelining and commandTimeout, without their cost per command).
+    this.redis = new BatchedRedis(options.url, {
       lazyConnect: true,
       // Fail fast instead of queueing: a request must not hang while Redis is away; the
       // resilient layer above answers from the replica's last copies.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      // Commands issued in the same tick go out in one write: fewer syscalls under load.
-      enableAutoPipelining: true,
-      commandTimeout: options.commandTimeoutMs ?? 1000,
+      commandTimeoutMs: options.commandTimeoutMs ?? 1000,
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(100 * times, 1000),
-    }) as Redis & Scripts;
+    }) as BatchedRedis & Scripts;
     this.redis.defineCommand('pinlabClaim', { numberOfKeys: 2, lua: CLAIM });
     this.redis.defineCommand('pinlabCommit', { numberOfKeys: 3, lua: COMMIT });
     this.redis.defineCommand('pinlabRelease', { numberOfKeys: 1, lua: RELEASE });
@@ -192,11 +200,16 @@ export class RedisStore implements SessionStore {
 
   /** The hot path: one GETEX (and, once a quarter TTL per session, an EXPIRE sent along, not awaited). */
   async get(id: string): Promise<SessionRecord | undefined> {
-    const key = this.key(id);
-    const raw = this.ttl > 0 ? await this.redis.getex(key, 'EX', this.ttl) : await this.redis.get(key);
-    if (raw === null) return undefined;
+    // A bare Command: what the generated `getex` method adds (argument flattening, pipelining checks) is not needed here.
+    const command = this.ttl > 0 ? new Command('getex', [this.key(id), 'EX', this.ttlArg], AS_BUFFER) : new Command('get', [this.key(id)], AS_BUFFER);
+    this.redis.sendCommand(command);
+    const raw = (await command.promise) as Buffer | null;
+    if (raw === null) {
+      this.decoded.delete(id);
+      return undefined;
+    }
     if (this.ttl > 0) this.refreshInitialize(id);
-    return decodeRecord(raw);
+    return this.decode(id, raw);
   }
 
   async initializeBody(id: string): Promise<string | undefined> {
@@ -252,6 +265,7 @@ export class RedisStore implements SessionStore {
   /** Removes the session and leaves a tombstone, so that no replica's local copy brings it back. */
   async delete(id: string): Promise<void> {
     this.initRefreshed.delete(id);
+    this.decoded.delete(id);
     await this.redis.multi().del(this.key(id), this.lockKey(id), this.initKey(id)).set(this.tombKey(id), '1', 'EX', this.tombstoneTtl).exec();
   }
 
@@ -286,6 +300,29 @@ export class RedisStore implements SessionStore {
     this.redis.expire(this.initKey(id), this.initTtl).catch(() => {
       this.initRefreshed.delete(id); // try again on the next read
     });
+  }
+
+  /**
+   * The record a session's JSON holds. A session's record changes only on recovery: the JSON
+   * read last is kept with its record, and the same JSON again is not parsed again.
+   */
+  private decode(id: string, raw: Buffer): SessionRecord | undefined {
+    const last = this.decoded.get(id);
+    if (last?.raw.equals(raw)) return last.record;
+    const record = decodeRecord(raw.toString('utf8'));
+    // A copy: the reply may be a view into the whole chunk the socket read.
+    const kept = Buffer.from(raw);
+    if (last) {
+      last.raw = kept;
+      last.record = record;
+    } else {
+      this.decoded.set(id, { raw: kept, record });
+      if (this.decoded.size > MAX_REFRESHED) {
+        const oldest = this.decoded.keys().next().value;
+        if (oldest !== undefined) this.decoded.delete(oldest);
+      }
+    }
+    return record;
   }
 
   private touchedInitialize(id: string): void {

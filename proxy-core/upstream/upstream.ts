@@ -63,6 +63,8 @@ export class Upstream {
   private readonly servedBy = new WeakMap<Dispatcher.DispatchHandler, ServiceClient>();
   /** The service's kept-alive connections, by the pod they reached: dropped when it stops answering. */
   private readonly serviceSockets = new Map<string, Set<Socket>>();
+  /** Pinned targets split into origin and path, once per target rather than per request. */
+  private readonly split = new Map<string, SplitTarget>();
 
   constructor(service: Service, options: UpstreamOptions) {
     this.service = service;
@@ -83,7 +85,8 @@ export class Upstream {
 
   /** Sends to a pod by URL (`http://host:port/path`); the recovery handshake's way. */
   toPod(target: string, method: string, headers: Headers, body: Buffer | null, headersTimeout?: number): Promise<UpstreamResponse> {
-    return this.pods.request({ ...splitTarget(target), method: method as Dispatcher.HttpMethod, headers, body, headersTimeout });
+    const { origin, path } = this.splitTarget(target);
+    return this.pods.request({ origin, path, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout });
   }
 
   /**
@@ -91,7 +94,7 @@ export class Upstream {
    * `fresh`: on a new connection of its own, not a kept-alive one.
    */
   relayToPod(target: string, out: Outgoing, handler: RelayHandler, fresh = false): Promise<RelayOutcome> {
-    const { origin, path } = splitTarget(target);
+    const { origin, path } = this.splitTarget(target);
     const options = { origin, path: path + out.query, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body: out.body };
     if (fresh) oneShot(new Client(origin, { connect: { timeout: this.connectTimeoutMs }, pipelining: 1, bodyTimeout: 0 }), options, handler);
     else this.pods.dispatch(options, handler);
@@ -184,6 +187,15 @@ export class Upstream {
     await Promise.all([this.pods.destroy(), this.pooledService.destroy()]);
   }
 
+  private splitTarget(target: string): SplitTarget {
+    let split = this.split.get(target);
+    if (!split) {
+      if (this.split.size >= MAX_SPLIT_TARGETS) this.split.clear(); // pods come and go
+      this.split.set(target, (split = splitTarget(target)));
+    }
+    return split;
+  }
+
   /** A connection through the service that notes the pod it reached; `tracked`: kept alive, so cut when its pod stops answering. */
   private serviceClient(origin: string | URL, options: Client.Options, tracked: boolean): ServiceClient {
     const client: ServiceClient = new ServiceClient(origin, {
@@ -225,7 +237,15 @@ function oneShot(client: Client, options: Dispatcher.DispatchOptions, handler: R
   void client.close(); // waits for the request dispatched, then closes
 }
 
-function splitTarget(target: string): { origin: string; path: string } {
+interface SplitTarget {
+  readonly origin: string;
+  readonly path: string;
+}
+
+/** How many split targets are kept (one per pod address a session has been pinned to). */
+const MAX_SPLIT_TARGETS = 1024;
+
+function splitTarget(target: string): SplitTarget {
   const slash = target.indexOf('/', target.indexOf('//') + 2);
   return slash === -1 ? { origin: target, path: '/' } : { origin: target.slice(0, slash), path: target.slice(slash) };
 }
