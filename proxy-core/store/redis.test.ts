@@ -107,6 +107,18 @@ describe('Redis coming back empty', () => {
     expect(await redis.client.get(`pinlab:init:${recent.clientSessionId}`)).toBe(INIT);
   });
 
+  it('a record written back by a replica without its initialize gets it from the next replica that has it', async () => {
+    const redis = await redisUp();
+    const { inner } = await resilient(redis.url, 60);
+    const session = record();
+    expect(await inner.upsertNewer(session, null), 'a replica that never read the initialize writes the record back').toBe(true);
+    expect(await redis.client.get(`pinlab:init:${session.clientSessionId}`)).toBeNull();
+    expect(await inner.upsertNewer(session, INIT), 'the record is there already').toBe(false);
+    expect(await redis.client.get(`pinlab:init:${session.clientSessionId}`), 'but its initialize was missing').toBe(INIT);
+    expect(await redis.client.ttl(`pinlab:init:${session.clientSessionId}`)).toBeGreaterThan(60);
+    expect(await inner.initializeBody(session.clientSessionId)).toBe(INIT);
+  });
+
   it('a session deleted on another replica meanwhile does not come back (its tombstone is kept)', async () => {
     const { redis, forwarder, behind: a, direct: b, session } = await twoReplicas();
     expect(await b.store.get(session.clientSessionId)).toEqual(session);

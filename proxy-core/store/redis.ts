@@ -64,12 +64,20 @@ return 0`;
 
 /**
  * Writes a record kept locally (and its initialize, when known) unless the store moved past
- * it meanwhile, or the session was deleted (its tombstone is there).
+ * it meanwhile, or the session was deleted (its tombstone is there). A record already there
+ * still gets the initialize when it has none: the replica that wrote it back first may not
+ * have had it, and without it the session cannot be recovered. (A session's initialize is the
+ * same for every generation: recovery replays the client's own.)
  */
 const UPSERT_NEWER = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local cur = redis.call('GET', KEYS[1])
-if cur and cjson.decode(cur).generation >= tonumber(ARGV[1]) then return 0 end
+if cur and cjson.decode(cur).generation >= tonumber(ARGV[1]) then
+  if ARGV[4] ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then
+    if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) else redis.call('SET', KEYS[3], ARGV[4]) end
+  end
+  return 0
+end
 if tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
   if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
