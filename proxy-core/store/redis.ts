@@ -70,22 +70,16 @@ return 0`;
  * same for every generation: recovery replays the client's own.)
  */
 const UPSERT_NEWER = `
+local function put(key, value, ttl)
+  if tonumber(ttl) > 0 then redis.call('SET', key, value, 'EX', ttl) else redis.call('SET', key, value) end
+end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local cur = redis.call('GET', KEYS[1])
-if cur and cjson.decode(cur).generation >= tonumber(ARGV[1]) then
-  if ARGV[4] ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then
-    if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) else redis.call('SET', KEYS[3], ARGV[4]) end
-  end
-  return 0
-end
-if tonumber(ARGV[3]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
-else
-  redis.call('SET', KEYS[1], ARGV[2])
-  if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4]) end
-end
-return 1`;
+local newer = not cur or cjson.decode(cur).generation < tonumber(ARGV[1])
+if newer then put(KEYS[1], ARGV[2], ARGV[3]) end
+if ARGV[4] ~= '' and (newer or redis.call('EXISTS', KEYS[3]) == 0) then put(KEYS[3], ARGV[4], ARGV[5]) end
+if newer then return 1 end
+return 0`;
 
 type Reply = [number, string?];
 
