@@ -19,7 +19,7 @@ import { brokenComboLine, brokenCombosOf, type BrokenCombo } from './shared/brok
 import { identifyServer, unidentified } from './server/identify.ts';
 import { checkToolCall, type ToolCall } from './server/tool-args.ts';
 import type { ServerUnderTest } from './server/under-test.ts';
-import { Traffic, type TrafficOptions } from './traffic/traffic.ts';
+import { Traffic, type RunningTraffic, type TrafficOptions } from './traffic/traffic.ts';
 import { DEFAULTS } from '../proxy-core/index.ts';
 
 export interface LabOptions {
@@ -229,6 +229,11 @@ export class Lab {
 
   get trafficRunning(): boolean {
     return this.traffic.active;
+  }
+
+  /** The traffic running now, as started (clients, rate, era); null when none runs. */
+  get trafficNow(): RunningTraffic | null {
+    return this.traffic.now;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { ARTIFACTS, NO_CHROMIUM, servedPage } from './support/served-page.ts';
 
@@ -59,5 +60,25 @@ describe.skipIf(NO_CHROMIUM)('your own MCP server in the lab, set up from the UI
     // Each client's session is pinned to one of the two pods.
     expect(Object.values(after.sessions).filter((s) => s.client && !s.deleted).length).toBeGreaterThanOrEqual(4);
     await ui.screenshot(join(ARTIFACTS, 'own-2-everything-echo.png'));
+  });
+
+  it('traffic started elsewhere (the API, the CLI) shows in the control bar as it runs', async () => {
+    const { ui, page, lab } = served;
+    await ui.stopTraffic();
+    const start = await request(`${lab.origin}/api/commands/traffic.start`, {
+      method: 'POST', headers: { authorization: `Bearer ${lab.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ clients: 3, rate: 2 }),
+    });
+    expect(await start.body.json()).toEqual({ result: null });
+    await expect.poll(() => page.getByTestId('traffic-clients').inputValue(), { timeout: 10_000 }).toBe('3');
+    expect(await page.getByTestId('traffic-rate').inputValue()).toBe('2');
+    // No tool was named: the clients make the default calls, not the echo picked before.
+    expect(await page.getByTestId('traffic-call').inputValue()).toBe('');
+    expect(await page.getByTestId('traffic-clients').isDisabled()).toBe(true);
+    expect(await page.getByTestId('traffic-start').textContent()).toBe('running');
+    await ui.screenshot(join(ARTIFACTS, 'own-3-traffic-started-elsewhere.png'));
+    // Stopped, the bar keeps them as the next start's values, editable again.
+    await ui.stopTraffic();
+    await expect.poll(() => page.getByTestId('traffic-clients').isDisabled(), { timeout: 10_000 }).toBe(false);
+    expect(await page.getByTestId('traffic-clients').inputValue()).toBe('3');
   });
 });

@@ -5,6 +5,7 @@ import {
 import type { ClientCheckResult } from '../client-check/check.ts';
 import type { LabEvent } from '../events.ts';
 import type { PodInfo } from '../pods/runtime.ts';
+import type { RunningTraffic } from '../traffic/traffic.ts';
 import type { ReplicaInfo } from '../replicas/replica-set.ts';
 import type { MatrixRow } from '../scenarios/matrix.ts';
 import type { Verdict } from '../scenarios/verdict.ts';
@@ -21,7 +22,8 @@ export interface LabStatus {
   config: z.output<typeof labConfigSchema>;
   pods: PodInfo[];
   replicas: ReplicaInfo[];
-  traffic: boolean;
+  /** The simulated clients running now (whoever started them); null when none run. */
+  traffic: RunningTraffic | null;
   /** The MCP server the pods run: its name and version, how it runs, its tools. */
   server: ServerUnderTest | null;
 }

@@ -33,7 +33,10 @@ describe('the server under test through the typed API', () => {
       .toEqual({ error: { message: expect.stringMatching(/^no tool "sum" on mcp-servers\/everything: its tools are echo, /) } });
     expect(await service.invoke('traffic.start', { clients: 2, rate: 10, call: { tool: 'get-sum', args: { a: 1, b: 2 } } })).toEqual({ result: null });
     await expect.poll(() => service.getSnapshot().totals.calls, { timeout: 10_000 }).toBeGreaterThan(3);
+    // The status says what runs, for a UI that did not start it (the control bar shows it).
+    expect(await service.invoke('lab.status')).toMatchObject({ result: { traffic: { clients: 2, rate: 10, clientsEra: 'legacy', modernShare: null, call: { tool: 'get-sum', args: { a: 1, b: 2 } } } } });
     expect(await service.invoke('traffic.stop')).toEqual({ result: null });
+    expect(await service.invoke('lab.status')).toMatchObject({ result: { traffic: null } });
     expect(service.getSnapshot().totals).toMatchObject({ clientErrors: 0, sessionless: 0 });
 
     dir = await mkdtemp(join(tmpdir(), 'pinlab-report-test-'));

@@ -164,7 +164,7 @@ export class LabService {
     if (!lab) return null;
     return {
       id: lab.id, ingressUrl: lab.ingressUrl, runtime: lab.runtimeNote, config: lab.config,
-      pods: lab.pods(), replicas: lab.replicaList(), traffic: lab.trafficRunning, server: lab.server,
+      pods: lab.pods(), replicas: lab.replicaList(), traffic: lab.trafficNow, server: lab.server,
     };
   }
 

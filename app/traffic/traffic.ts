@@ -25,6 +25,17 @@ export interface TrafficOptions {
   modernShare?: number;
 }
 
+/** The traffic running now, as it was started (for a UI that did not start it itself). */
+export interface RunningTraffic {
+  clients: number;
+  rate: number;
+  clientsEra: ClientsEra;
+  /** With `clientsEra` mix: the share of modern clients. */
+  modernShare: number | null;
+  /** The tool each call is and its arguments, when one was chosen (else each era's default calls). */
+  call: { tool: string; args: Record<string, unknown> } | null;
+}
+
 /** One tool call of one simulated client, as the lab records it. */
 export interface CallRecord {
   /** Epoch ms when the call ended. */
@@ -85,6 +96,7 @@ const ITEMS_PER_CART = 10;
  */
 export class Traffic {
   private running = false;
+  private started: RunningTraffic | null = null;
   private loops: Promise<void>[] = [];
   private readonly clients = new Set<EraClient>();
 
@@ -93,12 +105,18 @@ export class Traffic {
     this.running = true;
     const era = options.clientsEra ?? 'legacy';
     const share = options.modernShare ?? 0.5;
+    this.started = { clients: options.clients, rate: options.rate, clientsEra: era, modernShare: era === 'mix' ? share : null, call: options.call ?? null };
     this.loops = Array.from({ length: options.clients }, (_, i) =>
       this.client(`client-${i + 1}`, eraOf(i, options.clients, era, share), options, onCall));
   }
 
   get active(): boolean {
     return this.running;
+  }
+
+  /** What runs now; null when nothing does. */
+  get now(): RunningTraffic | null {
+    return this.running ? this.started : null;
   }
 
   async stop(): Promise<void> {

@@ -22,6 +22,20 @@ export function ControlBar({ status }: { status: LabStatus }) {
   // The era starts as the lab's config says (the default of traffic.start).
   const [era, setEra] = useState<ClientsEra>(config.clientsEra);
   const [share, setShare] = useState(config.modernShare);
+  // Traffic started elsewhere (the CLI, the API, another window) shows here as it runs, and stays as the next start's values.
+  const running = status.traffic;
+  const runningKey = running ? JSON.stringify(running) : null;
+  const [shownKey, setShownKey] = useState<string | null>(null);
+  if (runningKey !== shownKey) {
+    setShownKey(runningKey);
+    if (running) {
+      setClients(running.clients);
+      setRate(running.rate);
+      setEra(running.clientsEra);
+      if (running.modernShare !== null) setShare(running.modernShare);
+      setChoice(running.call ? { tool: running.call.tool, args: { ...choice.args, [running.call.tool]: JSON.stringify(running.call.args) } } : { ...choice, tool: '' });
+    }
+  }
   const call = callOf(choice, server?.tools ?? []);
   const shareValid = era !== 'mix' || modernShareSchema.safeParse(share).success;
   const valid = trafficSchema.safeParse({ clients, rate }).success && shareValid && !('error' in call);
@@ -35,17 +49,19 @@ export function ControlBar({ status }: { status: LabStatus }) {
     <div className="control-bar">
       <fieldset className="control-group" aria-label="Traffic">
         <legend>traffic</legend>
-        <label title="Simulated MCP clients (official SDK), each with its own session">
-          <input type="number" min={CLIENTS.min} max={CLIENTS.max} value={clients} onChange={(e) => setClients(e.target.valueAsNumber)} data-testid="traffic-clients" /> clients
+        <label title={running ? "The running traffic's clients: stop it to change them" : "Simulated MCP clients (official SDK), each with its own session"}>
+          <input type="number" min={CLIENTS.min} max={CLIENTS.max} value={clients} disabled={running !== null}
+            onChange={(e) => setClients(e.target.valueAsNumber)} data-testid="traffic-clients" /> clients
         </label>
-        <label title="Tool calls per second, per client">
-          ×<input type="number" min={RATE.min} max={RATE.max} step={0.5} value={rate} onChange={(e) => setRate(e.target.valueAsNumber)} data-testid="traffic-rate" /> calls/s
+        <label title={running ? "The running traffic's calls per second, per client: stop it to change them" : "Tool calls per second, per client"}>
+          ×<input type="number" min={RATE.min} max={RATE.max} step={0.5} value={rate} disabled={running !== null}
+            onChange={(e) => setRate(e.target.valueAsNumber)} data-testid="traffic-rate" /> calls/s
         </label>
-        <ActionButton tone="primary" busyKey="traffic" testId="traffic-start" disabled={status.traffic || !valid}
+        <ActionButton tone="primary" busyKey="traffic" testId="traffic-start" disabled={running !== null || !valid}
           title={valid ? 'Start the simulated clients' : why} onClick={start}>
-          {status.traffic ? 'running' : 'start'}
+          {running ? 'running' : 'start'}
         </ActionButton>
-        <ActionButton busyKey="traffic" testId="traffic-stop" disabled={!status.traffic} title="Stop the simulated clients" onClick={() => void run('traffic', 'traffic.stop')}>
+        <ActionButton busyKey="traffic" testId="traffic-stop" disabled={running === null} title="Stop the simulated clients" onClick={() => void run('traffic', 'traffic.stop')}>
           stop
         </ActionButton>
       </fieldset>
