@@ -1,3 +1,4 @@
+import type { HttpFront } from './http/server.ts';
 import type { ReplayPolicy } from './replay-safety.ts';
 import type { PinningKind } from './session/record.ts';
 import type { BackendDns } from './upstream/dns.ts';
@@ -49,6 +50,8 @@ export interface ProxyConfig {
   shutdownDelayMs?: number;
   /** Then what is in flight gets this many milliseconds to finish; past it, it is cut and the exit code is 1. */
   shutdownTimeoutMs?: number;
+  /** Who reads clients' requests: node:http, or the lean front for plain POSTs (node:http for the rest). */
+  httpFront?: HttpFront;
 }
 
 export const DEFAULTS = {
@@ -76,4 +79,5 @@ export const DEFAULTS = {
   dnsServer: null,
   shutdownDelayMs: 5000,
   shutdownTimeoutMs: 30_000,
+  httpFront: 'node',
 } as const satisfies Partial<ProxyConfig>;

@@ -85,7 +85,11 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
   follow = (urls) => proxy.setBackends(urls);
   const metrics = new ProxyMetrics(proxy, { processMetrics: true });
   const drain = new Drain();
-  const server = createProxyServer(proxy, worker ? { drain, worker: worker.index, metricsHint: WORKERS_METRICS_HINT } : config.metricsPort === null ? { metrics, drain } : { drain });
+  // The lean front reads bodies up to --max-body (at most 1 MiB): larger ones get node's path, and the proxy's 413.
+  const front = { front: config.httpFront ?? DEFAULTS.httpFront, leanMaxBodyBytes: Math.min(config.maxBody, 1024 * 1024) };
+  const server = createProxyServer(proxy, {
+    ...front, ...(worker ? { drain, worker: worker.index, metricsHint: WORKERS_METRICS_HINT } : config.metricsPort === null ? { metrics, drain } : { drain }),
+  });
   const metricsServer = config.metricsPort === null || worker ? null : createMetricsServer(proxy, metrics, drain);
   let closing: Promise<void> | null = null;
   /** Everything but the MCP listener, once. */
@@ -112,7 +116,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
     ...(discovery ? { backendDns: describeDns(discovery.target), pods: discovery.current } : { backends: config.backends }), store: fallback ? 'memory (fallback)' : config.store,
     ...(config.store === 'redis' ? { redis: redactUrl(config.redisUrl) } : {}), pinning: config.pinning, recovery: config.recovery ? 'on' : 'off',
     health: config.healthIntervalMs > 0 ? `every ${config.healthIntervalMs} ms, timeout ${config.healthTimeoutMs} ms, unhealthy after ${config.unhealthyAfter}` : 'off',
-    replayInFlight: config.replayInFlight,
+    replayInFlight: config.replayInFlight, httpFront: front.front,
     metrics: worker ? 'served by the primary' : metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : `${url.replace(/\/mcp$/, '')}/metrics`,
   });
   const delayMs = config.shutdownDelayMs ?? DEFAULTS.shutdownDelayMs;

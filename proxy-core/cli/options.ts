@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, type ProxyConfig } from '../config.ts';
+import { HTTP_FRONTS } from '../http/server.ts';
 import { REPLAY_POLICIES } from '../replay-safety.ts';
 import { parseBackendDns, parseDnsServer, type BackendDns } from '../upstream/dns.ts';
 import { parseBackendUrl, Service } from '../upstream/service.ts';
@@ -79,7 +80,8 @@ export function proxyCommand(): Command {
     .addOption(new Option('--metrics-port <port>', 'serve /metrics (and /healthz, /readyz) on this port instead of the MCP port').env('PINLAB_METRICS_PORT').argParser(integer(0, 65535, 'a port')))
     .addOption(new Option('--shutdown-delay <seconds>', 'on SIGTERM /readyz answers 503 at once, and connections are still taken for this long, while endpoint lists drop the replica').env('PINLAB_SHUTDOWN_DELAY').argParser(seconds(0, 3600)).default(DEFAULTS.shutdownDelayMs, String(DEFAULTS.shutdownDelayMs / 1000)))
     .addOption(new Option('--workers <n>', 'worker processes sharing the port (SO_REUSEPORT): one pinlab-proxy on n cores; they share the session store, so n > 1 needs --store redis (and refuses to start without it, as --store-required); a worker that dies is restarted').env('PINLAB_WORKERS').argParser(integer(1, 256, 'a worker count')).default(1))
-    .addOption(new Option('--shutdown-timeout <seconds>', 'then what is in flight gets this long to finish (GET streams end after their current event); past it, it is cut and the exit code is 1').env('PINLAB_SHUTDOWN_TIMEOUT').argParser(seconds(0, 86_400)).default(DEFAULTS.shutdownTimeoutMs, String(DEFAULTS.shutdownTimeoutMs / 1000)));
+    .addOption(new Option('--shutdown-timeout <seconds>', 'then what is in flight gets this long to finish (GET streams end after their current event); past it, it is cut and the exit code is 1').env('PINLAB_SHUTDOWN_TIMEOUT').argParser(seconds(0, 86_400)).default(DEFAULTS.shutdownTimeoutMs, String(DEFAULTS.shutdownTimeoutMs / 1000)))
+    .addOption(new Option('--http-front <front>', 'who reads clients\' requests: node:http, or lean — plain POSTs (a session\'s follow-ups) read by the proxy\'s own minimal HTTP/1.1 reader, everything else by node:http').env('PINLAB_HTTP_FRONT').choices(HTTP_FRONTS).default(DEFAULTS.httpFront));
 }
 
 /** Turns parsed options into the typed config. */
@@ -111,6 +113,7 @@ export function toConfig(options: Record<string, unknown>): ProxyConfig {
     metricsPort: (options.metricsPort as number | undefined) ?? null,
     shutdownDelayMs: options.shutdownDelay as number,
     shutdownTimeoutMs: options.shutdownTimeout as number,
+    httpFront: options.httpFront as ProxyConfig['httpFront'],
   };
 }
 

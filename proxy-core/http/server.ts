@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { ProxyMetrics } from '../metrics.ts';
 import type { McpProxy } from '../proxy.ts';
 import type { Drain } from './drain.ts';
+import { leanFront, type LeanFrontStats } from './lean-front.ts';
 
 export interface ProxyServerOptions {
   /** The MCP path clients use (default `/mcp`). */
@@ -14,17 +15,37 @@ export interface ProxyServerOptions {
   metricsHint?: string;
   /** The graceful stop every request of this server is admitted by (probes and scrapes too: their connections must close as well); `/readyz` says 503 once it runs. */
   drain?: Drain;
+  /**
+   * Who reads clients' requests: node:http (the default), or `lean` — a session's plain POSTs
+   * read off the socket by the proxy's own minimal HTTP/1.1 reader (lean-front.ts), anything
+   * else by node:http.
+   */
+  front?: HttpFront;
+  /** With the lean front: bodies up to this many bytes are read by it (default 1 MiB); larger ones by node:http. */
+  leanMaxBodyBytes?: number;
+}
+
+export const HTTP_FRONTS = ['node', 'lean'] as const;
+export type HttpFront = (typeof HTTP_FRONTS)[number];
+
+const leanStats = new WeakMap<Server, LeanFrontStats>();
+
+/** What the lean front did on a server `createProxyServer` made with `front: 'lean'`; null for node's front. */
+export function leanFrontStats(server: Server): LeanFrontStats | null {
+  return leanStats.get(server) ?? null;
 }
 
 /** The proxy's HTTP front: the MCP path, `GET /healthz`, `GET /readyz`, and `GET /metrics` when given metrics. */
 export function createProxyServer(proxy: McpProxy, options: ProxyServerOptions = {}): Server {
   const path = options.path ?? '/mcp';
-  return createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     options.drain?.admit(req, res);
     const pathname = pathOf(req);
     if (pathname === path) void proxy.handle(req, res);
     else if (!serveOps(proxy, options, pathname, req, res)) notFound(req, res, pathname === '/metrics' && options.metricsHint ? options.metricsHint : `MCP is served on ${path}`);
   });
+  if (options.front === 'lean') leanStats.set(server, leanFront(server, { maxBodyBytes: options.leanMaxBodyBytes ?? 1024 * 1024 }));
+  return server;
 }
 
 /** `/metrics`, `/healthz` and `/readyz` on a port apart from the MCP port (`--metrics-port`), so that one can be exposed without the other. */
