@@ -79,5 +79,5 @@ export const DEFAULTS = {
   dnsServer: null,
   shutdownDelayMs: 5000,
   shutdownTimeoutMs: 30_000,
-  httpFront: 'node',
+  httpFront: 'lean',
 } as const satisfies Partial<ProxyConfig>;

@@ -23,7 +23,7 @@ describe('pinlab-proxy command line', () => {
     for (const flag of ['--port', '--host', '--backend', '--store', '--redis-url', '--key-prefix', '--session-ttl', '--pinning', '--recovery',
       '--replica-id', '--unknown-session-status', '--max-body', '--store-required', '--log-format', '--max-initialize', '--health-interval',
       '--health-timeout', '--unhealthy-after', '--replay-in-flight', '--upstream-timeout', '--metrics-port', '--backend-dns', '--dns-refresh',
-      '--dns-server', '--shutdown-delay', '--shutdown-timeout', '--workers']) {
+      '--dns-server', '--shutdown-delay', '--shutdown-timeout', '--workers', '--http-front']) {
       expect(stdout).toContain(flag);
     }
   });
@@ -41,6 +41,7 @@ describe('pinlab-proxy command line', () => {
     [['--backend', 'http://127.0.0.1:1/mcp', '--health-timeout', '0'], /--health-timeout.*expected seconds from 0\.01/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--unhealthy-after', '0'], /--unhealthy-after.*from 1 to 100/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--replay-in-flight', 'some'], /--replay-in-flight.*Allowed choices are safe, all, none/],
+    [['--backend', 'http://127.0.0.1:1/mcp', '--http-front', 'fast'], /--http-front.*Allowed choices are node, lean/],
     [['--backend', 'http://127.0.0.1:1/mcp', '--metrics-port', '70000'], /--metrics-port.*expected a port from 0 to 65535/],
     [['--backend-dns', 'mcp-backend'], /--backend-dns.*expected NAME:PORT or NAME:PORT\/path/],
     [['--backend-dns', '10.0.0.1:3001/mcp'], /--backend-dns.*"10\.0\.0\.1" is an address, not a name to resolve: use --backend http:\/\/10\.0\.0\.1:3001\/mcp/],

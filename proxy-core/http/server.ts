@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { DEFAULTS } from '../config.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { McpProxy } from '../proxy.ts';
 import type { Drain } from './drain.ts';
@@ -16,9 +17,9 @@ export interface ProxyServerOptions {
   /** The graceful stop every request of this server is admitted by (probes and scrapes too: their connections must close as well); `/readyz` says 503 once it runs. */
   drain?: Drain;
   /**
-   * Who reads clients' requests: node:http (the default), or `lean` — a session's plain POSTs
-   * read off the socket by the proxy's own minimal HTTP/1.1 reader (lean-front.ts), anything
-   * else by node:http.
+   * Who reads clients' requests: `lean` (the default) — a session's plain POSTs read off the
+   * socket by the proxy's own minimal HTTP/1.1 reader (lean-front.ts), anything else by
+   * node:http — or node:http for all.
    */
   front?: HttpFront;
   /** With the lean front: bodies up to this many bytes are read by it (default 1 MiB); larger ones by node:http. */
@@ -44,7 +45,7 @@ export function createProxyServer(proxy: McpProxy, options: ProxyServerOptions =
     if (pathname === path) void proxy.handle(req, res);
     else if (!serveOps(proxy, options, pathname, req, res)) notFound(req, res, pathname === '/metrics' && options.metricsHint ? options.metricsHint : `MCP is served on ${path}`);
   });
-  if (options.front === 'lean') leanStats.set(server, leanFront(server, { maxBodyBytes: options.leanMaxBodyBytes ?? 1024 * 1024 }));
+  if ((options.front ?? DEFAULTS.httpFront) === 'lean') leanStats.set(server, leanFront(server, { maxBodyBytes: options.leanMaxBodyBytes ?? 1024 * 1024 }));
   return server;
 }
 
