@@ -11,6 +11,8 @@ export interface ResilientStoreHooks {
 
 /** How many last-read records a replica keeps for outages. */
 const MAX_COPIES = 50_000;
+/** How stale the copies' least-recently-used order may be (see `remember`). */
+const REORDER_MS = 1000;
 /**
  * After Redis came back empty, how long a miss waits for other replicas' write-backs (each
  * replica finds the restart when its own connection comes back, some later than others; a
@@ -30,6 +32,8 @@ interface Copy {
   initializeBody: string | null;
   /** When this replica last wrote or read the record (epoch ms). */
   touchedAt: number;
+  /** When the copy last moved to the most recently used end of `copies` (epoch ms). */
+  movedAt: number;
   /** The initialize body is being read from Redis (see `keepInitialize`). */
   fetchingInitialize?: boolean;
 }
@@ -331,13 +335,18 @@ export class ResilientStore implements SessionStore {
   private remember(record: SessionRecord, initializeBody?: string): Copy {
     const id = record.clientSessionId;
     let copy = this.copies.get(id);
+    const now = Date.now();
     if (copy) {
-      this.copies.delete(id); // re-inserted below: Map order is least-recently-used first
       copy.record = record;
-      copy.touchedAt = Date.now();
+      copy.touchedAt = now;
       if (initializeBody !== undefined) copy.initializeBody = initializeBody;
+      // Map order is least recently used first. A copy moves to the end at most once a second:
+      // a delete and a set on every read rebuilds the Map's table every few reads.
+      if (now - copy.movedAt < REORDER_MS) return copy;
+      this.copies.delete(id);
+      copy.movedAt = now;
     } else {
-      copy = { record, initializeBody: initializeBody ?? null, touchedAt: Date.now() };
+      copy = { record, initializeBody: initializeBody ?? null, touchedAt: now, movedAt: now };
     }
     this.copies.set(id, copy);
     if (this.copies.size > MAX_COPIES) {
