@@ -6,6 +6,7 @@
 // it can: the calls it really served in the window are printed with the frames.
 import { request } from 'undici';
 import type { Command } from '../../app/api/contract.ts';
+import { callOutcome } from '../../app/shared/call-outcome.ts';
 import type { LabSnapshot } from '../../app/state/snapshot.ts';
 import { launchChromium } from '../support/browser.ts';
 import { serveLab } from '../support/serve.ts';
@@ -64,6 +65,10 @@ try {
   if (process.env.BENCH_SHOT) await page.screenshot({ path: process.env.BENCH_SHOT });
   console.log(`UI drawing ${drawn} (${SESSIONS} clients × ${RATE} call/s asked; the lab served ${served.toFixed(0)} calls/s, ${failed} failed): `
     + `${fps.toFixed(1)} frames/s over ${WINDOW_MS / 1000} s, worst frame ${worstMs.toFixed(0)} ms, p95 ${p95Ms.toFixed(0)} ms (headless Chromium, software rendering)`);
+  // The ramp-up's errors too: a thousand sessions opened at once is a load test of the lab itself.
+  const { clientErrors, recoverableErrors } = after.totals;
+  console.log(`since the traffic started: ${after.totals.calls} calls, ${clientErrors} client-visible error(s), ${recoverableErrors} of them recoverable (must be 0)`);
+  for (const event of after.recent) if (event.type === 'traffic.call' && callOutcome(event) === 'recoverable-error') console.log(`  ${event.client} ${event.method}: ${event.error}`);
 } finally {
   await browser.close();
   await lab.stop();

@@ -50,7 +50,7 @@ export function ControlBar({ status }: { status: LabStatus }) {
       <fieldset className="control-group" aria-label="Traffic">
         <legend>traffic</legend>
         <label title={running ? "The running traffic's clients: stop it to change them" : "Simulated MCP clients (official SDK), each with its own session"}>
-          <input type="number" min={CLIENTS.min} max={CLIENTS.max} value={clients} disabled={running !== null}
+          <input type="number" className="clients-count" min={CLIENTS.min} max={CLIENTS.max} value={clients} disabled={running !== null}
             onChange={(e) => setClients(e.target.valueAsNumber)} data-testid="traffic-clients" /> clients
         </label>
         <label title={running ? "The running traffic's calls per second, per client: stop it to change them" : "Tool calls per second, per client"}>
