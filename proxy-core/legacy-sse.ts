@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProxyRequest, ProxyResponse } from './http/request-response.ts';
 import type { Readable } from 'node:stream';
 import type { ProxyEvents, SseStreamEnd } from './events.ts';
 import { upstreamHeaders, withoutHeader, type ForwardedHop } from './http/headers.ts';
@@ -25,8 +25,8 @@ const ENDPOINT_WAIT_MS = 10_000;
 
 /** What the legacy transport reads and sets of a request the proxy holds. */
 export interface LegacyExchange {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: ProxyRequest;
+  res: ProxyResponse;
   /** The client's query string, `?` included, or ''. */
   query: string;
   forwarded: ForwardedHop;

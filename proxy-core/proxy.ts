@@ -1,10 +1,11 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { pipeline } from 'node:stream';
 import { DEFAULTS } from './config.ts';
 import { messageOf } from './errors.ts';
 import { ProxyEvents, type InFlightEndReason, type InFlightOutcome, type ProxyEventMap, type RecoveryCause } from './events.ts';
 import { BodyTooLargeError, readBoundedBody } from './http/body.ts';
+import type { ProxyRequest, ProxyResponse } from './http/request-response.ts';
 import { DROP_SESSION_ID, downstreamHeaders, hasHeader, upstreamHeaders, withoutHeader, type ForwardedHop, type SessionIdRewrite } from './http/headers.ts';
 import { asEvents, ClientGoneError, RelayHandler, type RelayOptions } from './http/relay.ts';
 import { CallCutError, InFlight, type InFlightEntry, type PodInFlight } from './inflight.ts';
@@ -71,8 +72,8 @@ const INSPECT_LIMIT = 64 * 1024;
 const INSPECT_OK_JSON_LIMIT = 1024;
 
 interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: ProxyRequest;
+  res: ProxyResponse;
   started: number;
   /** The client's query string, `?` included, or ''. */
   query: string;
@@ -182,7 +183,7 @@ export class McpProxy {
     await this.upstream.close();
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  handle(req: ProxyRequest, res: ProxyResponse): Promise<void> {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const ex: Exchange = {
@@ -623,7 +624,7 @@ interface SendingHooks {
  * options object and a closure per callback.
  */
 class Sending implements RelayOptions {
-  readonly res: ServerResponse;
+  readonly res: ProxyResponse;
   readonly clientSessionId: SessionIdRewrite;
   readonly inspect: typeof inspectLimit | null;
   readonly flushHead: boolean;
@@ -676,13 +677,13 @@ const RETRY_SOON = { 'retry-after': '1' } as const;
 const MAX_REDIALS = 2;
 
 /** What a routed event tells of a modern request: its era, and its `Mcp-Method` / `Mcp-Name` where it sent them. */
-function modernOf(req: IncomingMessage): { era: 'modern'; mcpMethod?: string; mcpName?: string } {
+function modernOf(req: ProxyRequest): { era: 'modern'; mcpMethod?: string; mcpName?: string } {
   const { method, name } = mcpHeadersOf(req.headers);
   return { era: 'modern', ...(method === undefined ? {} : { mcpMethod: method }), ...(name === undefined ? {} : { mcpName: name }) };
 }
 
 /** Waits for `work`, or gives GONE as soon as the client has gone away (the work goes on, for others). */
-function unlessClientGone<T>(res: ServerResponse, work: Promise<T>): Promise<T | typeof GONE> {
+function unlessClientGone<T>(res: ProxyResponse, work: Promise<T>): Promise<T | typeof GONE> {
   if (res.destroyed) {
     work.catch(() => {}); // nobody here to tell; a failure is the session's next request's to meet
     return Promise.resolve(GONE);

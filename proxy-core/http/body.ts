@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { ProxyRequest } from './request-response.ts';
 
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
@@ -10,7 +10,7 @@ export class BodyTooLargeError extends Error {
 }
 
 /** Reads a request body whole (it may be replayed on recovery), refusing more than `limit` bytes. */
-export function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readRequestBody(req: ProxyRequest, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => collect(req, limit, (body) => (body instanceof BodyTooLargeError ? reject(body) : resolve(body)), reject));
 }
 
@@ -18,12 +18,12 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Bu
  * `readRequestBody` for a caller that answers a body too large itself: the error comes as the
  * result, not thrown (no try/catch and no wrapper on the proxy's hot path).
  */
-export function readBoundedBody(req: IncomingMessage, limit: number): Promise<Buffer | BodyTooLargeError> {
+export function readBoundedBody(req: ProxyRequest, limit: number): Promise<Buffer | BodyTooLargeError> {
   return new Promise((resolve, reject) => collect(req, limit, resolve, reject));
 }
 
 /** Listeners rather than `for await`: no async iterator per request on the hot path; no array for a body in one chunk. */
-function collect(req: IncomingMessage, limit: number, done: (body: Buffer | BodyTooLargeError) => void, fail: (error: unknown) => void): void {
+function collect(req: ProxyRequest, limit: number, done: (body: Buffer | BodyTooLargeError) => void, fail: (error: unknown) => void): void {
   if (Number(req.headers['content-length']) > limit) return done(new BodyTooLargeError(limit));
   let first: Buffer | null = null;
   let more: Buffer[] | null = null;

@@ -1,7 +1,8 @@
-import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, Server } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LinkedList, type Linked } from '../linked-list.ts';
+import type { ProxyRequest, ProxyResponse } from './request-response.ts';
 
 export interface DrainOptions {
   /** Connections are still taken for this many ms after the drain starts, while endpoint lists drop the replica. */
@@ -20,7 +21,7 @@ export type DrainOutcome =
 
 /** One answer under way on the server. */
 class Exchange implements Linked<Exchange> {
-  readonly res: ServerResponse;
+  readonly res: ProxyResponse;
   readonly socket: Socket | null;
   /** A GET's answer, watched so that an event stream can be ended between events. */
   readonly stream: EventStreamEnder | null;
@@ -28,7 +29,7 @@ class Exchange implements Linked<Exchange> {
   next: Exchange | null = null;
   listed = false;
 
-  constructor(res: ServerResponse, stream: EventStreamEnder | null) {
+  constructor(res: ProxyResponse, stream: EventStreamEnder | null) {
     this.res = res;
     this.socket = res.socket;
     this.stream = stream;
@@ -56,7 +57,7 @@ export class Drain {
   }
 
   /** Called by the server for every request, before it is answered. */
-  admit(req: IncomingMessage, res: ServerResponse): void {
+  admit(req: ProxyRequest, res: ProxyResponse): void {
     if (this.state !== 'serving') res.setHeader('connection', 'close');
     const exchange = new Exchange(res, req.method === 'GET' ? new EventStreamEnder(res) : null);
     if (this.state === 'closed') exchange.stream?.endAfterEvent();
@@ -125,7 +126,7 @@ export class Drain {
       return;
     }
     if (!socket) return;
-    const end = res.end as (...args: unknown[]) => ServerResponse;
+    const end = res.end as (...args: unknown[]) => ProxyResponse;
     res.end = ((...args: unknown[]) => {
       const result = end.apply(res, args);
       // All of it reached the kernel: closing now sends the FIN right behind the last bytes (ending
@@ -133,7 +134,7 @@ export class Drain {
       if (socket.writableLength === 0) socket.destroy();
       else socket.end();
       return result;
-    }) as ServerResponse['end'];
+    }) as ProxyResponse['end'];
   }
 }
 
@@ -144,7 +145,7 @@ export class Drain {
  * sees the client's answer close, and ends its exchange with the pod).
  */
 class EventStreamEnder {
-  private readonly res: ServerResponse;
+  private readonly res: ProxyResponse;
   private eventStream = false;
   /** Nothing has been written since the last event ended (or at all). */
   private atEventEnd = true;
@@ -154,19 +155,19 @@ class EventStreamEnder {
   private ending = false;
   private ended = false;
 
-  constructor(res: ServerResponse) {
+  constructor(res: ProxyResponse) {
     this.res = res;
     const writeHead = res.writeHead;
     const write = res.write as (...args: unknown[]) => boolean;
-    const end = res.end as (...args: unknown[]) => ServerResponse;
-    res.writeHead = ((...args: Parameters<ServerResponse['writeHead']>) => {
+    const end = res.end as (...args: unknown[]) => ProxyResponse;
+    res.writeHead = ((...args: Parameters<ProxyResponse['writeHead']>) => {
       const headers = args.find((arg) => typeof arg === 'object' && arg !== null) as OutgoingHttpHeaders | string[] | undefined;
       this.eventStream = /^text\/event-stream/i.test(contentType(headers) ?? String(res.getHeader('content-type') ?? ''));
       const result = writeHead.apply(res, args);
       // After the caller is done with the head (it may flush it): a stream that starts while the server drains ends at once.
       if (this.ending) queueMicrotask(() => this.endIfBetweenEvents());
       return result;
-    }) as ServerResponse['writeHead'];
+    }) as ProxyResponse['writeHead'];
     res.write = ((...args: unknown[]) => {
       const [chunk, encoding] = args;
       const done = args.find((arg) => typeof arg === 'function') as (() => void) | undefined;
@@ -182,12 +183,12 @@ class EventStreamEnder {
       this.finish();
       if (done) queueMicrotask(done);
       return true;
-    }) as ServerResponse['write'];
+    }) as ProxyResponse['write'];
     res.end = ((...args: unknown[]) => {
       if (this.ended) return res;
       this.ended = true;
       return end.apply(res, args);
-    }) as ServerResponse['end'];
+    }) as ProxyResponse['end'];
   }
 
   /** Ends the answer after its current event, if it is an event stream; returns whether it is one. */

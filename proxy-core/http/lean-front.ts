@@ -3,62 +3,11 @@
 // by light request/response objects, instead of node:http's parser glue, IncomingMessage,
 // ServerResponse and their streams (4–13 µs a request, measured by bench/floor/). Everything
 // that is not unmistakably such a POST hands its connection to node:http for good.
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders, Server } from 'node:http';
+import type { ProxyRequest, ProxyResponse } from './request-response.ts';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable, Stream } from 'node:stream';
-
-/**
- * What the proxy, `Drain`, the relay and the ops routes read of a request: the lean request
- * serves exactly this (an IncomingMessage does too: see the checks at the end of this file).
- */
-export interface ProxyRequest {
-  readonly method?: string;
-  readonly url?: string;
-  readonly httpVersion: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly rawHeaders: string[];
-  readonly socket: Socket;
-  readonly complete: boolean;
-  /** The body, as `readBoundedBody` reads it. */
-  on(event: 'data', listener: (chunk: Buffer) => void): this;
-  on(event: 'end', listener: () => void): this;
-  once(event: 'error', listener: (error: Error) => void): this;
-  off(event: 'data', listener: (chunk: Buffer) => void): this;
-  off(event: 'end', listener: () => void): this;
-  off(event: 'error', listener: (error: Error) => void): this;
-  resume(): this;
-  destroy(error?: Error): this;
-}
-
-/**
- * What the proxy, `RelayHandler`, `Drain` and the ops routes call on a response; a writable
- * stream besides, as `pipeline` ends in it (an initialize answer's rest).
- */
-export interface ProxyResponse extends NodeJS.WritableStream {
-  statusCode: number;
-  readonly headersSent: boolean;
-  readonly writableEnded: boolean;
-  readonly writableFinished: boolean;
-  readonly destroyed: boolean;
-  readonly socket: Socket | null;
-  setHeader(name: string, value: number | string | readonly string[]): this;
-  getHeader(name: string): number | string | string[] | undefined;
-  removeHeader(name: string): void;
-  hasHeader(name: string): boolean;
-  writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
-  writeHead(statusCode: number, statusMessage?: string, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
-  flushHeaders(): void;
-  write(chunk: string | Uint8Array, callback?: (error?: Error | null) => void): boolean;
-  write(chunk: string | Uint8Array, encoding: BufferEncoding, callback?: (error?: Error | null) => void): boolean;
-  end(callback?: () => void): this;
-  end(chunk: string | Uint8Array, callback?: () => void): this;
-  end(chunk: string | Uint8Array, encoding: BufferEncoding, callback?: () => void): this;
-  destroy(error?: Error): this;
-  on(event: 'close' | 'finish' | 'drain', listener: () => void): this;
-  once(event: 'close' | 'finish' | 'drain', listener: () => void): this;
-  off(event: 'close' | 'finish' | 'drain', listener: () => void): this;
-}
 
 export interface LeanFrontOptions {
   /** Bodies up to this many bytes are read whole by the lean front; a larger Content-Length goes to node:http. */
@@ -987,8 +936,3 @@ function utcDate(): string {
   }
   return dateCache;
 }
-
-// Node's own objects serve everything the interfaces name: the lean ones stand in for them.
-type Satisfies<T, U extends T> = U;
-export type NodeServesRequest = Satisfies<ProxyRequest, IncomingMessage>;
-export type NodeServesResponse = Satisfies<ProxyResponse, ServerResponse>;

@@ -1,7 +1,8 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { messagesOf, sessionLostSignal, type SessionLostSignal } from '../jsonrpc.ts';
 import { downstreamHeaders, type SessionIdRewrite } from './headers.ts';
+import type { ProxyResponse } from './request-response.ts';
 
 /** How a relayed request ended, as far as the proxy must know. */
 export type RelayOutcome =
@@ -27,7 +28,7 @@ export class ClientGoneError extends Error {
 
 /** A relay's settings and callbacks; the callbacks are called on this object (they may be its methods). */
 export interface RelayOptions {
-  res: ServerResponse;
+  res: ProxyResponse;
   /** What any `Mcp-Session-Id` in the answer becomes (see `SessionIdRewrite`). */
   clientSessionId: SessionIdRewrite;
   /** How many bytes of an answer to read before relaying it (0: stream at once). */

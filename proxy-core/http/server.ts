@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { DEFAULTS } from '../config.ts';
 import type { ProxyMetrics } from '../metrics.ts';
 import type { McpProxy } from '../proxy.ts';
 import type { Drain } from './drain.ts';
 import { leanFront, type LeanFrontStats } from './lean-front.ts';
+import type { ProxyRequest, ProxyResponse } from './request-response.ts';
 
 export interface ProxyServerOptions {
   /** The MCP path clients use (default `/mcp`). */
@@ -71,7 +72,7 @@ export function closeServer(server: Server): Promise<void> {
  * Service at once, turning the degraded service of a Redis outage (sessions served from each
  * replica's copies) or a pod outage (answered with a clear error) into connection refusals.
  */
-function serveOps(proxy: McpProxy, { metrics, drain, worker }: Pick<ProxyServerOptions, 'metrics' | 'drain' | 'worker'>, pathname: string, req: IncomingMessage, res: ServerResponse): boolean {
+function serveOps(proxy: McpProxy, { metrics, drain, worker }: Pick<ProxyServerOptions, 'metrics' | 'drain' | 'worker'>, pathname: string, req: ProxyRequest, res: ProxyResponse): boolean {
   if (req.method !== 'GET') return false;
   if (pathname === '/healthz') {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -95,12 +96,12 @@ function serveOps(proxy: McpProxy, { metrics, drain, worker }: Pick<ProxyServerO
   return false;
 }
 
-function notFound(req: IncomingMessage, res: ServerResponse, hint: string): void {
+function notFound(req: ProxyRequest, res: ProxyResponse, hint: string): void {
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ error: `no route for ${req.method} ${pathOf(req)}; ${hint}` }));
 }
 
-function pathOf(req: IncomingMessage): string {
+function pathOf(req: ProxyRequest): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
