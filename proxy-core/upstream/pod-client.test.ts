@@ -1,10 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Client, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { until } from '../test/lab.ts';
 import { MAX_HEAD, PodClient, type PodRequest } from './pod-client.ts';
+import { transportCause } from './upstream.ts';
 
 const cleanups: (() => unknown)[] = [];
 /** When each of the pods' sockets closed (its 'close' event: the descriptor is closed, the FIN or RST sent). */
@@ -301,6 +304,37 @@ describe('the pod client', () => {
     const recorder = send(podClient(), `http://127.0.0.1:${port}`);
     await recorder.done;
     expect({ events: recorder.events, started: recorder.requestStarted, code: recorder.error?.code }).toEqual({ events: ['error'], started: false, code: 'ECONNREFUSED' });
+  });
+
+  it('fails a dial that gets no answer after the connect timeout, before the request started, as undici does', async () => {
+    // A pod whose accept queue is full: a stopped process listening with a backlog of 1, sent two
+    // connections. Linux then drops the next SYN (as for a vanished pod address): the dial hangs.
+    const child = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"]);
+    cleanups.push(() => {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    });
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const port = Number(line.toString().trim());
+    child.kill('SIGSTOP');
+    const fillers: Socket[] = [];
+    cleanups.push(() => fillers.forEach((socket) => socket.destroy()));
+    // Fill the queue until a dial hangs (the queue holds backlog + 1 on Linux; a few more in case).
+    let hung = false;
+    for (let i = 0; i < 8 && !hung; i++) {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      fillers.push(socket);
+      hung = !(await Promise.race([once(socket, 'connect').then(() => true), sleep(300).then(() => false)]));
+    }
+    expect(hung, 'a dial to the full accept queue hangs').toBe(true);
+    const client = new PodClient({ connectTimeoutMs: 300 });
+    cleanups.push(() => client.destroy());
+    const recorder = send(client, `http://127.0.0.1:${port}`);
+    await recorder.done;
+    expect({ events: recorder.events, started: recorder.requestStarted, code: recorder.error?.code }).toEqual({ events: ['error'], started: false, code: 'UND_ERR_CONNECT_TIMEOUT' });
+    // transportCause reads it as undici's: the proxy recovers at once, the pod never saw the request.
+    expect(transportCause(recorder.error)).toBe('connect-timeout');
   });
 
   it('fails a request the pod read, then closed on, after it started: undici\'s "other side closed", or the reset', async () => {
