@@ -42,8 +42,10 @@ const DESCRIPTIONS: Record<ClientFault, string> = Object.fromEntries(CLIENT_FAUL
 
 /** The verdict per fault of the last client check: live while it runs (from `client.checked` events), final from its result. */
 export function ClientCheckPanel({ check, onClose }: { check: CheckRun; onClose: () => void }) {
-  const { snapshot, running } = useLab();
-  const busy = running.has(checkKey(check.client)) && check.result === null && !check.failed;
+  const { snapshot } = useLab();
+  // Running from the moment it was asked until its result (or failure) is in: the lab's list of
+  // commands in flight reaches React a frame later, and the panel must not say "not judged" meanwhile.
+  const busy = check.result === null && !check.failed;
   // Each verdict also arrives as an event: shown as soon as its fault is judged.
   const verdicts: ClientFaultVerdict[] = check.result?.verdicts
     ?? snapshot.recent.flatMap((e) => (e.type === 'client.checked' && e.client === check.client && e.startedAt >= check.since - 1000 ? [e] : []));
