@@ -71,7 +71,6 @@ export class Lab {
   private replicas!: ReplicaSet;
   private ingress!: Ingress;
   private readonly traffic = new Traffic();
-  private trafficEra: ClientsEra = 'legacy';
   private nextPod = 1;
   /** Pods the lab is restarting in place: their 'dead' is not a loss to replace. */
   private readonly restarting = new Set<string>();
@@ -248,7 +247,6 @@ export class Lab {
     const clientsEra = options.clientsEra ?? this.config.clientsEra;
     const modernShare = options.modernShare ?? this.config.modernShare;
     this.traffic.start({ ...options, call, demo, clientsEra, modernShare, url: this.ingressUrl }, (record) => this.emit({ type: 'traffic.call', ...record }));
-    this.trafficEra = clientsEra;
     const demoCalls = { legacy: 'tools/call counter', modern: 'the cart tools (cart.create, then cart.add and cart.get with its handle)', mix: 'counter (legacy) and the cart tools (modern)' };
     const probes = { legacy: 'ping and tools/list', modern: 'server/discover and tools/list', mix: 'ping (legacy) or server/discover (modern), and tools/list' };
     const what = call ? `tools/call ${call.tool}` : (demo ? demoCalls : probes)[clientsEra];
@@ -258,7 +256,7 @@ export class Lab {
 
   /** The era of the traffic running now, or null when none runs. */
   get trafficClientsEra(): ClientsEra | null {
-    return this.traffic.active ? this.trafficEra : null;
+    return this.traffic.now?.clientsEra ?? null;
   }
 
   async stopTraffic(): Promise<void> {

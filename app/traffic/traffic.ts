@@ -95,14 +95,13 @@ const ITEMS_PER_CART = 10;
  * spec-following clients do; a modern client that loses a cart ("unknown cart") makes a new one.
  */
 export class Traffic {
-  private running = false;
+  /** What runs, as started; null when nothing does. */
   private started: RunningTraffic | null = null;
   private loops: Promise<void>[] = [];
   private readonly clients = new Set<EraClient>();
 
   start(options: TrafficOptions, onCall: (call: CallRecord) => void): void {
-    if (this.running) throw new Error('traffic is already running: stop it first');
-    this.running = true;
+    if (this.started) throw new Error('traffic is already running: stop it first');
     const era = options.clientsEra ?? 'legacy';
     const share = options.modernShare ?? 0.5;
     this.started = { clients: options.clients, rate: options.rate, clientsEra: era, modernShare: era === 'mix' ? share : null, call: options.call ?? null };
@@ -111,16 +110,16 @@ export class Traffic {
   }
 
   get active(): boolean {
-    return this.running;
+    return this.started !== null;
   }
 
   /** What runs now; null when nothing does. */
   get now(): RunningTraffic | null {
-    return this.running ? this.started : null;
+    return this.started;
   }
 
   async stop(): Promise<void> {
-    this.running = false;
+    this.started = null;
     // Closing the clients ends calls still waiting (on a paused pod, say) instead of waiting them out.
     await Promise.all([...this.clients].map((client) => client.close().catch(() => {})));
     await Promise.all(this.loops);
@@ -133,8 +132,8 @@ export class Traffic {
     await sleep(Math.random() * interval);
     let client: EraClient | null = null;
     const state: ClientState = { lastCount: null, probes: 0, cart: null };
-    while (this.running) {
-      const started = performance.now();
+    while (this.started) {
+      const began = performance.now();
       const record: CallRecord = {
         at: Date.now(), client: name, sessionId: null, method: '', ok: false, latencyMs: 0, status: null, rpcCode: null, error: null,
         count: null, stateLost: false, era, pod: null, args: [], returned: [],
@@ -162,12 +161,12 @@ export class Traffic {
           client = null;
         }
       }
-      record.latencyMs = performance.now() - started;
+      record.latencyMs = performance.now() - began;
       // Stamped when it ended: events then arrive in time order, and per-second series stay ordered.
       record.at = Date.now();
-      if (this.running || record.ok) onCall(record);
-      const wait = interval - (performance.now() - started);
-      if (wait > 0 && this.running) await sleep(wait);
+      if (this.started || record.ok) onCall(record);
+      const wait = interval - (performance.now() - began);
+      if (wait > 0 && this.started) await sleep(wait);
     }
     if (client) await this.disconnect(client);
   }
