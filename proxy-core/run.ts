@@ -85,8 +85,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, events = new 
   follow = (urls) => proxy.setBackends(urls);
   const metrics = new ProxyMetrics(proxy, { processMetrics: true });
   const drain = new Drain();
-  // The lean front reads bodies up to --max-body (at most 1 MiB): larger ones get node's path, and the proxy's 413.
-  const front = { front: config.httpFront ?? DEFAULTS.httpFront, leanMaxBodyBytes: Math.min(config.maxBody, 1024 * 1024) };
+  const front = { front: config.httpFront ?? DEFAULTS.httpFront, maxBodyBytes: config.maxBody };
   const server = createProxyServer(proxy, {
     ...front, ...(worker ? { drain, worker: worker.index, metricsHint: WORKERS_METRICS_HINT } : config.metricsPort === null ? { metrics, drain } : { drain }),
   });

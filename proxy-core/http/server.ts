@@ -23,11 +23,13 @@ export interface ProxyServerOptions {
    * node:http — or node:http for all.
    */
   front?: HttpFront;
-  /** With the lean front: bodies up to this many bytes are read by it (default 1 MiB); larger ones by node:http. */
-  leanMaxBodyBytes?: number;
+  /** The proxy's `--max-body`: the lean front reads bodies up to it (at most LEAN_BODY_LIMIT); larger ones go to node:http, and the proxy's 413. */
+  maxBodyBytes?: number;
 }
 
 export const HTTP_FRONTS = ['node', 'lean'] as const;
+/** The most of a body the lean front holds before it hands the request to the proxy. */
+const LEAN_BODY_LIMIT = 1024 * 1024;
 export type HttpFront = (typeof HTTP_FRONTS)[number];
 
 const leanStats = new WeakMap<Server, LeanFrontStats>();
@@ -46,7 +48,7 @@ export function createProxyServer(proxy: McpProxy, options: ProxyServerOptions =
     if (pathname === path) void proxy.handle(req, res);
     else if (!serveOps(proxy, options, pathname, req, res)) notFound(req, res, pathname === '/metrics' && options.metricsHint ? options.metricsHint : `MCP is served on ${path}`);
   });
-  if ((options.front ?? DEFAULTS.httpFront) === 'lean') leanStats.set(server, leanFront(server, { maxBodyBytes: options.leanMaxBodyBytes ?? 1024 * 1024 }));
+  if ((options.front ?? DEFAULTS.httpFront) === 'lean') leanStats.set(server, leanFront(server, { maxBodyBytes: Math.min(options.maxBodyBytes ?? LEAN_BODY_LIMIT, LEAN_BODY_LIMIT) }));
   return server;
 }
 
