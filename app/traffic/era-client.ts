@@ -2,6 +2,7 @@ import { Client as ModernClient, ProtocolError, SdkHttpError, StreamableHTTPClie
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as LegacyTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { messageOf } from '../../proxy-core/errors.ts';
 
 /** The era one simulated client speaks. */
 export type ClientEra = 'legacy' | 'modern';
@@ -45,11 +46,24 @@ export interface Failure {
 }
 
 export function failureOf(error: unknown): Failure {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = withCauses(error);
   if (error instanceof StreamableHTTPError) return { message, status: error.code ?? null, rpcCode: null };
   if (error instanceof SdkHttpError) return { message, status: error.status, rpcCode: null };
   if (error instanceof McpError || error instanceof ProtocolError) return { message, status: null, rpcCode: error.code };
   return { message, status: null, rpcCode: null };
+}
+
+/**
+ * An error's message with the causes under it: `fetch` says only "fetch failed", and what
+ * failed (`connect ECONNREFUSED 127.0.0.1:8080`, `other side closed`) is its cause.
+ */
+function withCauses(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined && e !== null && parts.length < 4; e = e instanceof Error ? e.cause : undefined) {
+    const part = messageOf(e);
+    if (part && !parts.at(-1)?.includes(part)) parts.push(part);
+  }
+  return parts.join(': ');
 }
 
 /**
