@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULTS, type ProxyConfig } from './config.ts';
 import { ProxyEvents } from './events.ts';
 import { Drain, type DrainOutcome } from './http/drain.ts';
-import { closeServer, createMetricsServer, createProxyServer } from './http/server.ts';
+import { closeServer, createMetricsServer, createProxyServer, LISTEN_BACKLOG } from './http/server.ts';
 import { logEvents, type Logger } from './log.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { McpProxy } from './proxy.ts';
@@ -171,7 +171,7 @@ async function listen(server: Server, port: number, host: string, flag: string, 
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port, host, ...(shared ? { reusePort: true, exclusive: true } : {}) }, () => {
+      server.listen({ port, host, backlog: LISTEN_BACKLOG, ...(shared ? { reusePort: true, exclusive: true } : {}) }, () => {
         server.off('error', reject);
         resolve();
       });

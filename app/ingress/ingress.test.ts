@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectedWhileBlocked } from '../../proxy-core/test/connect-burst.ts';
 import { Ingress, type IngressTarget } from './ingress.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -52,5 +53,10 @@ describe('the lab\'s ingress', () => {
     const away = await replica('replica-2', 503, { 'retry-after': '1' });
     expect((await post(await ingressOver([failing]))).status).toBe(503);
     expect(await post(await ingressOver([away]))).toEqual({ status: 503, body: '{"from":"replica-2"}' });
+  });
+
+  it('holds a burst of 800 connections while the lab\'s loop is busy (a thousand clients starting): none times out connecting', async () => {
+    const url = await ingressOver([]);
+    expect(await connectedWhileBlocked(Number(new URL(url).port), 800)).toBe(800);
   });
 });

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { NotServedError, RelayHandler, type BodyTap } from '../../proxy-core/http/relay.ts';
 import { readRequestBody } from '../../proxy-core/http/body.ts';
 import { upstreamHeaders } from '../../proxy-core/http/headers.ts';
+import { LISTEN_BACKLOG } from '../../proxy-core/http/server.ts';
 import { transportCause } from '../../proxy-core/upstream/upstream.ts';
 import { keepWhileOpen } from '../../proxy-core/while-open.ts';
 import { MessageTap } from '../../proxy-core/replay-safety.ts';
@@ -107,7 +108,7 @@ export class Ingress {
           : error);
       };
       this.server.once('error', onError);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         resolve();
       });

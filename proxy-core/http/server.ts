@@ -27,6 +27,15 @@ export interface ProxyServerOptions {
   maxBodyBytes?: number;
 }
 
+/**
+ * The listen backlog of the proxy's and the lab's listeners. Node accepts one connection per
+ * loop turn, so a burst of clients connecting while the loop is busy waits in the kernel's
+ * accept queue; past Node's default of 511 the kernel drops their SYNs, and a client that
+ * loses three in a row fails with a connect timeout, not a slow answer. Linux caps it at
+ * net.core.somaxconn (4096 since 5.4).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export const HTTP_FRONTS = ['node', 'lean'] as const;
 /** The most of a body the lean front holds before it hands the request to the proxy. */
 const LEAN_BODY_LIMIT = 1024 * 1024;
