@@ -51,6 +51,7 @@ export function formatSoak(r: SoakResult): string {
     ...kinds('"outcome unknown" answers, by what they said', f.errorKinds.unknownOutcome),
     ...kinds('failed recoveries, by cause and reason', f.recoveryFailures),
     ...(r.chaos.failures.length ? ['chaos steps that failed:', ...r.chaos.failures.map((s) => `  - ${s}`)] : []),
+    ...r.stories.flatMap((story) => [`the story of session ${story.sessionId}: ${story.failure}`, ...story.lines.map((l) => `  ${l}`)]),
     r.problems.length ? `FAIL — ${r.problems.join('; ')}` : 'PASS — no recoverable error reached a client, nothing left behind',
     '',
   ].join('\n');

@@ -8,6 +8,7 @@ import { Lab } from '../lab.ts';
 import { DEFAULT_SOCKET } from '../pods/docker-runtime.ts';
 import { CHAOS_SCHEDULE, runChaos, type ChaosCounts, type ChaosSchedule } from './chaos.ts';
 import { PodWitness, type Leftovers } from './leftovers.ts';
+import { FailureStories, type FailureStory } from './stories.ts';
 import { SoakTally, type SoakFigures } from './tally.ts';
 
 /** How big a soak is; every field but `minutes` has a default (SOAK_DEFAULTS). */
@@ -64,6 +65,8 @@ export interface SoakResult {
   leftovers: Leftovers;
   /** Why the soak failed; empty when it passed (no recoverable error, nothing left behind). */
   problems: string[];
+  /** The first sessions that failed, each told by its events and the lab's around them. */
+  stories: FailureStory[];
 }
 
 export const SOAK_DEFAULTS = { minutes: 10, clients: 50, rate: 2, replicas: 3, pods: 5 } as const;
@@ -86,9 +89,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const progress = o.onProgress ?? (() => {});
   const { runtime, fallback } = await chooseRuntime(o.runtime);
   const tally = new SoakTally();
+  const stories = new FailureStories();
   let warnings = 0;
   const onEvent = (event: LabEvent) => {
     tally.add(event);
+    stories.add(event);
     if (event.type === 'lab.log' && event.level !== 'info' && !REPLICA_EVENT_LOG.test(event.message) && warnings++ < MAX_WARNINGS) {
       progress(`lab ${event.level}: ${event.message}`);
     }
@@ -131,7 +136,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     labId: lab.id, minutes: o.minutes, clients: o.clients, rate: o.rate, replicas: o.replicas, pods: o.pods, runtime, runtimeNote,
     figures, chaos, podsRun: witness.pods, rssMiB: rss, labCpuPercent: cpuPercent,
     machine: { cores: availableParallelism(), loadStart: round1(loadStart), loadEnd: round1(loadavg()[0]!) },
-    leftovers, problems: problemsOf(figures, leftovers),
+    leftovers, problems: problemsOf(figures, leftovers), stories: stories.stories(),
   };
 }
 

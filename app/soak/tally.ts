@@ -160,7 +160,7 @@ type CallEvent = Extract<LabEvent, { type: 'traffic.call' }>;
  * The proxy's "outcome unknown" answer (JSON-RPC -32050): an MCP error to the SDK, or, for a
  * notification (which expects no answer), the same error body with an HTTP 502.
  */
-function isUnknownOutcome(call: CallEvent): boolean {
+export function isUnknownOutcome(call: CallEvent): boolean {
   return call.rpcCode === UNKNOWN_OUTCOME || (call.error ?? '').includes(`"code":${UNKNOWN_OUTCOME}`);
 }
 
