@@ -53,6 +53,34 @@ describe('session store failures', () => {
     expect(b.events.some((e) => e.type === 'recovery.started')).toBe(false);
   });
 
+  it('Redis away and the pod dead, on a replica without the session\'s initialize: 503 with Retry-After (it ran nowhere), and a replica with it recovers', async () => {
+    const [redis, pods] = await Promise.all([startRedis(), startPods(2)]);
+    cleanups.push(() => redis.close(), () => Promise.all(pods.map((p) => p.kill())));
+    const backends = pods.map((p) => p.url);
+    const a = await startReplica({ backends, store: 'redis', redisUrl: redis.url, replicaId: 'a' });
+    const b = await startReplica({ backends, store: 'redis', redisUrl: redis.url, replicaId: 'b' });
+    cleanups.push(() => a.close(), () => b.close());
+
+    const id = await rawSession(a.url); // a keeps the record and the initialize it created
+    // b reads the record after the initialize key is gone, so that it has no copy of it (as a
+    // replica that restarted moments before Redis went away has none yet).
+    await redis.client.del(`pinlab:init:${id}`);
+    const first = await rawCall(b.url, id, 'whoami');
+    expect(first.status).toBe(200);
+    await until('b to have tried to fetch the initialize', async () => (await redis.client.info('commandstats')).includes('cmdstat_get:'));
+    await pods.find((p) => p.name === podName(first.body))!.kill();
+    await redis.stop();
+
+    const viaB = await rawCall(b.url, id, 'whoami', 7);
+    expect(viaB.status).toBe(503);
+    expect(viaB.headers['retry-after'], 'it ran nowhere: a load balancer may try another replica').toBe('1');
+    expect(JSON.parse(viaB.body)).toMatchObject({ id: 7, error: { message: expect.stringMatching(/lost its pod \(connect-refused\); session store unavailable.*no copy of its initialize.*retry shortly/) } });
+
+    const viaA = await rawCall(a.url, id, 'whoami');
+    expect(viaA.status, 'a has the initialize: it re-initializes on the other pod').toBe(200);
+    expect(podName(viaA.body)).not.toBe(podName(first.body));
+  });
+
   it('Redis unreachable at start: a loud warning and the memory store, or a refusal with storeRequired', async () => {
     const [pod] = await startPods(1);
     cleanups.push(() => pod!.kill());

@@ -415,6 +415,12 @@ export class McpProxy {
       next = await unlessClientGone(ex.res, this.recoverer.recover(record, ex.req.rawHeaders, ex.query, cause));
     } catch (error) {
       if (error instanceof SessionGoneError) return this.unknownSession(ex, record.clientSessionId, body);
+      if (error instanceof StoreUnavailableError) {
+        // The request never ran (its pod refused it, or said the session was lost), and without the
+        // store this replica cannot replay the session's initialize: another replica may have a copy.
+        const message = `session ${sessionTag(record.clientSessionId)} lost its pod (${cause}); ${error.message}, and this replica has no copy of its initialize to re-initialize it with: retry shortly`;
+        return this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, message), RETRY_SOON);
+      }
       const reason = messageOf(error);
       return this.reply(ex, 502, errorAnswer(body, INTERNAL_ERROR, `session ${sessionTag(record.clientSessionId)} lost its pod (${cause}) and could not be re-initialized: ${reason}`));
     }
