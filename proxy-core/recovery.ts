@@ -91,7 +91,7 @@ export class Recoverer {
       const deadline = Date.now() + 2 * RECOVERY_LOCK_MS;
       for (;;) {
         const claim = await store.claimRecovery(id, record.generation, this.owner);
-        if (claim.kind === 'missing') throw new SessionGoneError(`session ${sessionTag(id)} is gone`);
+        if (claim.kind === 'missing') throw new SessionGoneError(`session ${sessionTag(id)} is gone: the store has no record of it to claim`);
         if (claim.kind === 'moved') return done(claim.record, true);
         if (claim.kind === 'won') {
           const result = await this.reinitialize(record, rawHeaders, query);
@@ -102,7 +102,7 @@ export class Recoverer {
         if (Date.now() > deadline) throw new RecoveryFailedError('timed out waiting for another replica to re-initialize the session');
         await sleep(POLL_MS);
         const current = await store.get(id);
-        if (!current) throw new SessionGoneError(`session ${sessionTag(id)} is gone`);
+        if (!current) throw new SessionGoneError(`session ${sessionTag(id)} is gone: its record went while another replica re-initialized it`);
         if (current.generation > record.generation) return done(current, true);
       }
     } catch (error) {
@@ -140,7 +140,7 @@ export class Recoverer {
     if (commit.kind === 'ok') return { record: next, reused: false };
     // Our lock expired (someone else may be re-initializing, or have won): ours is an orphan.
     void this.discard(fresh.podUrl, fresh.backendSessionId);
-    if (commit.kind === 'missing') throw new SessionGoneError(`session ${sessionTag(record.clientSessionId)} is gone`);
+    if (commit.kind === 'missing') throw new SessionGoneError(`session ${sessionTag(record.clientSessionId)} is gone: its record went before this re-initialization was stored`);
     return commit.kind === 'moved' ? { record: commit.record, reused: true } : null;
   }
 

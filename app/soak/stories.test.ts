@@ -36,6 +36,18 @@ describe('a soak\'s failure stories', () => {
     expect(text).not.toContain('too late');
   });
 
+  it('say a replica\'s repeated store failure once a second, not once a request', () => {
+    const stories = new FailureStories();
+    stories.add(routed(T, 's-1', 'replica-1'));
+    for (let i = 0; i < 20; i++) stories.add({ type: 'store.error', at: T + 10 + i * 10, replicaId: 'replica-1', operation: 'get', message: 'Stream isn\'t writeable' });
+    stories.add({ type: 'store.error', at: T + 15, replicaId: 'replica-2', operation: 'get', message: 'Stream isn\'t writeable' });
+    stories.add({ type: 'store.error', at: T + 1200, replicaId: 'replica-1', operation: 'get', message: 'Stream isn\'t writeable' });
+    stories.add(failed(T + 1300, 's-1'));
+    const lines = stories.stories()[0]!.lines;
+    expect(lines.filter((l) => l.includes('replica-1: session store get failed'))).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('replica-2: session store get failed'))).toHaveLength(1);
+  });
+
   it('tell at most five sessions', () => {
     const stories = new FailureStories();
     for (let i = 0; i < 8; i++) stories.add(failed(T + i, `s-${i}`));

@@ -43,10 +43,13 @@ export class FailureStories {
   private readonly sessions = new Map<string, LabEvent[]>();
   private readonly labWide: LabEvent[] = [];
   private readonly told: OpenStory[] = [];
+  /** When each replica last reported each kind of store failure: an outage repeats it on every request. */
+  private readonly storeErrorAt = new Map<string, number>();
 
   add(event: LabEvent): void {
     const id = 'sessionId' in event ? event.sessionId : null;
     const labWide = LAB_WIDE_TYPES.has(event.type);
+    if (labWide && this.repeated(event)) return;
     for (const story of this.told) {
       if (event.at <= story.until && (labWide || id === story.sessionId)) story.events.push(event);
     }
@@ -68,6 +71,16 @@ export class FailureStories {
       const from = kept[0]!.at - 5000;
       this.told.push({ sessionId: id, failure, events: [...kept, ...this.labWide.filter((e) => e.at >= from)], until: event.at + AFTER_MS });
     }
+  }
+
+  /** A store failure its replica already reported within the second: one line says it. */
+  private repeated(event: LabEvent): boolean {
+    if (event.type !== 'store.error') return false;
+    const key = `${event.replicaId} ${event.operation}`;
+    const last = this.storeErrorAt.get(key);
+    if (last !== undefined && event.at - last < 1000) return true;
+    this.storeErrorAt.set(key, event.at);
+    return false;
   }
 
   /** The stories so far, each line `+ms  what happened` from its first event. */
