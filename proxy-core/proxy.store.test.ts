@@ -15,14 +15,20 @@ afterEach(async () => {
 
 const podName = (body: string) => /\\"pod\\":\\"(pod-\d)\\"/.exec(body)?.[1];
 
+/** Redis, two pods, and replicas a and b sharing the Redis store. */
+async function twoReplicasOnRedis() {
+  const [redis, pods] = await Promise.all([startRedis(), startPods(2)]);
+  cleanups.push(() => redis.close(), () => Promise.all(pods.map((p) => p.kill())));
+  const backends = pods.map((p) => p.url);
+  const a = await startReplica({ backends, store: 'redis', redisUrl: redis.url, replicaId: 'a' });
+  const b = await startReplica({ backends, store: 'redis', redisUrl: redis.url, replicaId: 'b' });
+  cleanups.push(() => a.close(), () => b.close());
+  return { redis, pods, a, b };
+}
+
 describe('session store failures', () => {
   it('Redis stopped mid-run: no crash, known sessions keep working, all is as before when it returns', async () => {
-    const [redis, pods] = await Promise.all([startRedis(), startPods(2)]);
-    cleanups.push(() => redis.close(), () => Promise.all(pods.map((p) => p.kill())));
-    const backends = pods.map((p) => p.url);
-    const a = await startReplica({ backends, store: 'redis', redisUrl: redis.url, replicaId: 'a' });
-    const b = await startReplica({ backends, store: 'redis', redisUrl: redis.url, replicaId: 'b' });
-    cleanups.push(() => a.close(), () => b.close());
+    const { redis, a, b } = await twoReplicasOnRedis();
 
     const known = await rawSession(a.url);
     const first = await rawCall(a.url, known, 'whoami');
@@ -54,12 +60,7 @@ describe('session store failures', () => {
   });
 
   it('Redis away and the pod dead, on a replica without the session\'s initialize: 503 with Retry-After (it ran nowhere), and a replica with it recovers', async () => {
-    const [redis, pods] = await Promise.all([startRedis(), startPods(2)]);
-    cleanups.push(() => redis.close(), () => Promise.all(pods.map((p) => p.kill())));
-    const backends = pods.map((p) => p.url);
-    const a = await startReplica({ backends, store: 'redis', redisUrl: redis.url, replicaId: 'a' });
-    const b = await startReplica({ backends, store: 'redis', redisUrl: redis.url, replicaId: 'b' });
-    cleanups.push(() => a.close(), () => b.close());
+    const { redis, pods, a, b } = await twoReplicasOnRedis();
 
     const id = await rawSession(a.url); // a keeps the record and the initialize it created
     // b reads the record after the initialize key is gone, so that it has no copy of it (as a
