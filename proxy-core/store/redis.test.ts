@@ -235,6 +235,32 @@ describe('Redis coming back empty', () => {
     expect(await redis.client.get(`pinlab:init:${session.clientSessionId}`)).toBe(INIT);
   });
 
+  it('a recovery whose commit finds the record gone, while another replica writes a newer generation back, moves to that one, not "gone"', async () => {
+    const redis = await redisUp();
+    const { store, inner } = await resilient(redis.url, 60);
+    const session = record();
+    await store.create(session, INIT);
+    expect(await store.claimRecovery(session.clientSessionId, 0, 'me')).toEqual({ kind: 'won' });
+
+    const mine = { ...session, generation: 1, backendSessionId: 'backend-1' };
+    const theirs = { ...session, generation: 2, backendSessionId: 'backend-2' };
+    // The other replica's write-back lands between this one's commit (which finds Redis empty)
+    // and its own write-back: forced here by running it just before that write-back.
+    const upsertNewer = inner.upsertNewer.bind(inner);
+    inner.upsertNewer = async (...args) => {
+      const other = await RedisStore.connect({ url: redis.url, keyPrefix: 'pinlab:', ttlSeconds: 60 }); // connected to the Redis that came back
+      await other.upsertNewer(theirs, INIT);
+      await other.close();
+      return upsertNewer(...args);
+    };
+    let commit: unknown;
+    inner.redis.once('ready', () => void store.commitRecovery(mine, 'me').then((c) => (commit = c)));
+    await restartRedis(redis);
+    await until('the commit', () => commit !== undefined);
+    expect(commit).toEqual({ kind: 'moved', record: theirs });
+    expect(JSON.parse((await redis.client.get(`pinlab:session:${session.clientSessionId}`))!)).toEqual(theirs);
+  });
+
   it('a recovery claimed on a session this replica is about to write back finds it (written first), not "gone"', async () => {
     const redis = await redisUp();
     const { store, inner, log } = await resilient(redis.url, 600);

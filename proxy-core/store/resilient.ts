@@ -211,6 +211,11 @@ export class ResilientStore implements SessionStore {
     try {
       let result = await this.inner.commitRecovery(next, owner);
       if (result.kind === 'missing' && (await this.vanishedWithRedis(next))) result = { kind: 'ok' };
+      else if (result.kind === 'missing' && this.recentlyRestarted()) {
+        // Another replica wrote a newer generation back between the commit and the write-back: the session moved on.
+        const current = await this.inner.get(next.clientSessionId);
+        if (current) result = { kind: 'moved', record: current };
+      }
       if (result.kind === 'ok') this.remember(next);
       else if (result.kind === 'moved') this.remember(result.record);
       return result;
