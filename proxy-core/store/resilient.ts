@@ -210,12 +210,7 @@ export class ResilientStore implements SessionStore {
   async commitRecovery(next: SessionRecord, owner: string): Promise<CommitResult> {
     try {
       let result = await this.inner.commitRecovery(next, owner);
-      if (result.kind === 'missing' && (await this.vanishedWithRedis(next))) result = { kind: 'ok' };
-      else if (result.kind === 'missing' && this.recentlyRestarted()) {
-        // Another replica wrote a newer generation back between the commit and the write-back: the session moved on.
-        const current = await this.inner.get(next.clientSessionId);
-        if (current) result = { kind: 'moved', record: current };
-      }
+      if (result.kind === 'missing') result = await this.committedToEmptiedRedis(next);
       if (result.kind === 'ok') this.remember(next);
       else if (result.kind === 'moved') this.remember(result.record);
       return result;
@@ -293,15 +288,18 @@ export class ResilientStore implements SessionStore {
   }
 
   /**
-   * A commit found no record: when Redis came back empty while this replica re-initialized
-   * the session (it has a copy), the new generation is written back — unless the session was
-   * deleted meanwhile (its tombstone) or another replica wrote a newer one.
+   * A commit found no record. When Redis came back empty while this replica re-initialized the
+   * session, the new generation is written back (from this replica's copy) — unless the session
+   * was deleted meanwhile (its tombstone), or another replica wrote a newer generation back
+   * first: then the session moved on to that one. Otherwise it is really gone.
    */
-  private async vanishedWithRedis(next: SessionRecord): Promise<boolean> {
-    const copy = this.copies.get(next.clientSessionId);
-    if (!copy) return false;
+  private async committedToEmptiedRedis(next: SessionRecord): Promise<CommitResult> {
     if (this.restartCheck) await this.restartCheck;
-    return this.recentlyRestarted() && this.inner.upsertNewer(next, copy.initializeBody);
+    if (!this.recentlyRestarted()) return { kind: 'missing' };
+    const copy = this.copies.get(next.clientSessionId);
+    if (copy && (await this.inner.upsertNewer(next, copy.initializeBody))) return { kind: 'ok' };
+    const current = await this.inner.get(next.clientSessionId);
+    return current ? { kind: 'moved', record: current } : { kind: 'missing' };
   }
 
   /**
