@@ -273,11 +273,14 @@ export class McpProxy {
     }
   }
 
-  /** Answers 503 for a store that cannot answer (and has no copy); rethrows any other error. */
-  private storeUnavailable(ex: Exchange, error: unknown, body: Buffer | null): void {
+  /**
+   * Answers 503 for a store that cannot answer when this replica has no copy of what it needs
+   * (`lacking`: the session, or its initialize); rethrows any other error. `situation` leads the message.
+   */
+  private storeUnavailable(ex: Exchange, error: unknown, body: Buffer | null, lacking = 'this session', situation = ''): void {
     if (!(error instanceof StoreUnavailableError)) throw error;
     // Nothing was sent anywhere: Retry-After tells a load balancer it may try another replica (one that has a copy).
-    this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `${error.message}; this replica has no copy of this session, retry shortly`), RETRY_SOON);
+    this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, `${situation}${error.message}; this replica has no copy of ${lacking}, retry shortly`), RETRY_SOON);
   }
 
   private async initialize(ex: Exchange, body: Buffer, initializeBody: string, protocolVersion: string | null): Promise<void> {
@@ -418,8 +421,7 @@ export class McpProxy {
       if (error instanceof StoreUnavailableError) {
         // The request never ran (its pod refused it, or said the session was lost), and without the
         // store this replica cannot replay the session's initialize: another replica may have a copy.
-        const message = `session ${sessionTag(record.clientSessionId)} lost its pod (${cause}); ${error.message}, and this replica has no copy of its initialize to re-initialize it with: retry shortly`;
-        return this.reply(ex, 503, errorAnswer(body, INTERNAL_ERROR, message), RETRY_SOON);
+        return this.storeUnavailable(ex, error, body, 'its initialize to re-initialize it with', `session ${sessionTag(record.clientSessionId)} lost its pod (${cause}); `);
       }
       const reason = messageOf(error);
       return this.reply(ex, 502, errorAnswer(body, INTERNAL_ERROR, `session ${sessionTag(record.clientSessionId)} lost its pod (${cause}) and could not be re-initialized: ${reason}`));
