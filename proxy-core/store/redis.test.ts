@@ -10,7 +10,7 @@ import { MemoryStore } from './memory.ts';
 import { openStore } from './open.ts';
 import { RedisStore } from './redis.ts';
 import { ResilientStore } from './resilient.ts';
-import type { SessionStore } from './store.ts';
+import type { CommitResult, SessionStore } from './store.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -61,6 +61,28 @@ async function forwarderTo(redis: TestRedis) {
   const forwarder = await startForwarder(Number(new URL(redis.url).port));
   cleanups.push(() => forwarder.close());
   return forwarder;
+}
+
+/** Redis, a replica's store on it, and a session whose recovery (at generation 0) that store has claimed. */
+async function recoveryClaimed() {
+  const redis = await redisUp();
+  const { store, inner } = await resilient(redis.url, 60);
+  const session = record();
+  await store.create(session, INIT);
+  expect(await store.claimRecovery(session.clientSessionId, 0, 'me')).toEqual({ kind: 'won' });
+  return { redis, store, inner, session };
+}
+
+/**
+ * Commits `next` as Redis restarts empty: the commit reaches the restarted Redis first, before
+ * this replica has written anything back.
+ */
+async function commitAsRedisRestarts(redis: TestRedis, store: ResilientStore, inner: RedisStore, next: SessionRecord): Promise<CommitResult> {
+  let commit: CommitResult | undefined;
+  inner.redis.once('ready', () => void store.commitRecovery(next, 'me').then((c) => (commit = c)));
+  await restartRedis(redis);
+  await until('the commit', () => commit !== undefined);
+  return commit!;
 }
 
 async function restartRedis(redis: TestRedis): Promise<void> {
@@ -218,29 +240,16 @@ describe('Redis coming back empty', () => {
   });
 
   it('a recovery whose commit finds the record gone with a Redis that came back empty writes the new generation back', async () => {
-    const redis = await redisUp();
-    const { store, inner } = await resilient(redis.url, 60);
-    const session = record();
-    await store.create(session, INIT);
-    expect(await store.claimRecovery(session.clientSessionId, 0, 'me')).toEqual({ kind: 'won' });
+    const { redis, store, inner, session } = await recoveryClaimed();
 
     const next = { ...session, generation: 1, backendSessionId: 'backend-1' };
-    let commit: unknown;
-    // The commit reaches the restarted, empty Redis first: before this replica has written anything back.
-    inner.redis.once('ready', () => void store.commitRecovery(next, 'me').then((c) => (commit = c)));
-    await restartRedis(redis);
-    await until('the commit', () => commit !== undefined);
-    expect(commit).toEqual({ kind: 'ok' });
+    expect(await commitAsRedisRestarts(redis, store, inner, next)).toEqual({ kind: 'ok' });
     expect(JSON.parse((await redis.client.get(`pinlab:session:${session.clientSessionId}`))!)).toEqual(next);
     expect(await redis.client.get(`pinlab:init:${session.clientSessionId}`)).toBe(INIT);
   });
 
   it('a recovery whose commit finds the record gone, while another replica writes a newer generation back, moves to that one, not "gone"', async () => {
-    const redis = await redisUp();
-    const { store, inner } = await resilient(redis.url, 60);
-    const session = record();
-    await store.create(session, INIT);
-    expect(await store.claimRecovery(session.clientSessionId, 0, 'me')).toEqual({ kind: 'won' });
+    const { redis, store, inner, session } = await recoveryClaimed();
 
     const mine = { ...session, generation: 1, backendSessionId: 'backend-1' };
     const theirs = { ...session, generation: 2, backendSessionId: 'backend-2' };
@@ -253,11 +262,7 @@ describe('Redis coming back empty', () => {
       await other.close();
       return upsertNewer(...args);
     };
-    let commit: unknown;
-    inner.redis.once('ready', () => void store.commitRecovery(mine, 'me').then((c) => (commit = c)));
-    await restartRedis(redis);
-    await until('the commit', () => commit !== undefined);
-    expect(commit).toEqual({ kind: 'moved', record: theirs });
+    expect(await commitAsRedisRestarts(redis, store, inner, mine)).toEqual({ kind: 'moved', record: theirs });
     expect(JSON.parse((await redis.client.get(`pinlab:session:${session.clientSessionId}`))!)).toEqual(theirs);
   });
 
